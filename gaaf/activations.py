@@ -1,0 +1,473 @@
+"""Gradient acceleration in activation functions (GAAF), Hahn & Choi (2018).
+
+The paper adds to an activation ``phi`` a term that is invisible in the forward pass
+but has slope 1 almost everywhere::
+
+    g(x)       = (x*K - floor(x*K) - 0.5) / K           # |g| <= 1/(2K), g'(x) = 1 a.e.
+    phi_new(x) = phi(x) + g(x) * s(x)
+
+so the gradient becomes ``phi'(x) + s(x) + g(x) * s'(x)``: the shape function ``s``
+says where extra gradient is pushed through (the paper switches it off deep in the
+saturation regions). ``K`` is the frequency constant, 10,000 in all of the paper's
+experiments.
+
+This module gives:
+
+* :func:`gradient_acceleration`, the sawtooth ``g``;
+* the shape functions :class:`GaussianBump` (for tanh and sigmoid) and
+  :class:`ShiftedSigmoid` (for ReLU);
+* :func:`gaaf` (generic), :func:`gaaf_tanh` and :func:`gaaf_relu`, backed by one
+  ``torch.autograd.Function`` that saves only its input for backward and computes
+  ``grad * (phi' + s + g * s')`` itself, which is exactly what autograd gives for the
+  paper's formula (``floor`` has zero derivative);
+* the modules :class:`GAAF`, :class:`GAAFTanh` and :class:`GAAFReLU`;
+* :func:`naive_gaaf`, the paper's formula written with plain torch ops, kept as the
+  reference the tests and the book compare against (it stores six input-sized tensors
+  for backward and overflows in float16; do not train with it).
+
+Precision. ``x*K`` overflows float16 for ``|x| >= 6.55`` and then ``inf - inf`` is NaN.
+All arithmetic here runs in float32 for float16 and bfloat16 inputs (the results are
+cast back), and ``x`` is clamped, before the multiplication by ``K``, to the range
+beyond which ``x*K`` is a whole number in the working precision anyway (so ``g`` is
+``-0.5/K`` there, exactly as the unclamped formula gives wherever it does not overflow).
+GAAF is therefore finite wherever the plain activation is, in every floating dtype and
+under ``torch.autocast``; NaN inputs give NaN, ``+-inf`` give the plain activation's
+limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "ACTIVATIONS",
+    "DEFAULT_K",
+    "FIGURE6_READINGS",
+    "GAAF",
+    "Activation",
+    "GAAFReLU",
+    "GAAFTanh",
+    "GaussianBump",
+    "ShiftedSigmoid",
+    "default_shape",
+    "gaaf",
+    "gaaf_relu",
+    "gaaf_tanh",
+    "gradient_acceleration",
+    "naive_gaaf",
+]
+
+DEFAULT_K = 10_000.0
+"""The paper's frequency constant K, used in all of its experiments."""
+
+FIGURE6_READINGS: dict[str, tuple[tuple[float, float], ...]] = {
+    "tanh": ((1.0, 0.75), (2.0, 0.3), (3.0, 0.07)),
+    "relu": ((-1.0, 0.05), (-0.45, 0.5), (0.0, 0.95)),
+}
+"""Points ``(x, s(x))`` read off the paper's drawing of its shape functions (Figure 6).
+
+The paper gives no constants, only "an exponential function" for tanh and "a shifted
+sigmoid" for ReLU and this drawing; the defaults of :class:`GaussianBump` and
+:class:`ShiftedSigmoid` are least-squares fits to these readings.
+"""
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _real(
+    name: str, value: object, *, positive: bool = False, nonzero: bool = False
+) -> float:
+    """``value`` as a float, or a ValueError that names the parameter."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    is_scalar_tensor = (
+        isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex()
+    )
+    if not (is_number or is_scalar_tensor):
+        raise ValueError(
+            f"{name} must be a real number, got {value!r} ({type(value).__name__})"
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    if positive and number <= 0:
+        raise ValueError(f"{name} must be > 0, got {number:g}")
+    if nonzero and number == 0:
+        raise ValueError(f"{name} must be non-zero, got {number:g}")
+    return number
+
+
+def _opmath(x: Tensor) -> Tensor:
+    """The tensor GAAF computes on: float32 for the 16-bit float types, else ``x``."""
+    if not x.is_floating_point():
+        raise ValueError(f"GAAF needs a floating-point input, got dtype {x.dtype}")
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+# ------------------------------------------------------------------- the sawtooth g
+
+
+def _whole_number_limit(dtype: torch.dtype, K: float) -> float:
+    """A bound beyond which ``x*K`` is a whole number in ``dtype`` (so ``g = -0.5/K``).
+
+    Every float of magnitude >= 1/eps is a whole number; clamping ``x`` to
+    ``+-4 / (eps * K)`` therefore leaves ``g`` unchanged wherever ``x*K`` does not
+    overflow, and keeps it finite where it would.
+    """
+    return 4.0 / (torch.finfo(dtype).eps * K)
+
+
+def _g(x: Tensor, K: float) -> Tensor:
+    """The sawtooth on an opmath tensor (float32 or float64)."""
+    limit = _whole_number_limit(x.dtype, K)
+    xk = x.clamp(-limit, limit) * K
+    return (xk - torch.floor(xk) - 0.5) / K
+
+
+def gradient_acceleration(x: Tensor, K: float = DEFAULT_K) -> Tensor:
+    """The paper's gradient acceleration function ``g(x) = (x*K - floor(x*K) - 0.5) / K``.
+
+    A sawtooth of period ``1/K`` and amplitude ``1/(2K)`` whose slope is 1 everywhere
+    except at its jumps. Computed in float32 for 16-bit inputs; returns ``x``'s dtype
+    and shape. Autograd sees slope 1 (``floor`` has zero derivative).
+    """
+    K = _real("K", K, positive=True)
+    return _g(_opmath(x), K).to(x.dtype)
+
+
+# ------------------------------------------------------------------ shape functions
+
+
+@dataclass(frozen=True)
+class GaussianBump:
+    """Shape function ``s(x) = height * exp(-x**2 / c)``: the paper's shape for tanh.
+
+    Defaults: ``c = 3.4`` is the least-squares fit of ``log s`` to the three points read
+    off the paper's Figure 6 (``s(1) ~ 0.75, s(2) ~ 0.3, s(3) ~ 0.07``, see
+    :data:`FIGURE6_READINGS`; the fit gives 3.38), ``height = 1`` is the drawn peak at 0.
+    The independent Keras re-implementation used ``c = 3``.
+    """
+
+    c: float = 3.4
+    height: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "c", _real("c", self.c, positive=True))
+        object.__setattr__(self, "height", _real("height", self.height))
+
+    @property
+    def peak(self) -> float:
+        """``max |s(x)|`` over the real line."""
+        return abs(self.height)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.height * torch.exp(-(x * x) / self.c)
+
+    def derivative(self, x: Tensor) -> Tensor:
+        """``s'(x) = -2x/c * s(x)``; 0 (not NaN) at ``x = +-inf``."""
+        # exp(-x**2/c) is exactly 0 in float64 once x**2/c > 746; clamping there only
+        # turns (-inf * 0) into 0 and changes no finite result.
+        cutoff = math.sqrt(800.0 * self.c)
+        xc = x.clamp(-cutoff, cutoff)
+        return (-2.0 * self.height / self.c) * xc * torch.exp(-(xc * xc) / self.c)
+
+
+@dataclass(frozen=True)
+class ShiftedSigmoid:
+    """Shape function ``s(x) = height * sigmoid(slope * x + shift)``: the paper's for ReLU.
+
+    Defaults: ``slope = 5.9, shift = 2.8`` are the least-squares fit of ``logit s`` to
+    the points read off the paper's Figure 6 (``s(-1) ~ 0.05, s(-0.45) ~ 0.5,
+    s(0) ~ 0.95``, see :data:`FIGURE6_READINGS`): acceleration on the whole positive
+    side, fading out over the first unit of the flat negative side.
+    """
+
+    slope: float = 5.9
+    shift: float = 2.8
+    height: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slope", _real("slope", self.slope, nonzero=True))
+        object.__setattr__(self, "shift", _real("shift", self.shift))
+        object.__setattr__(self, "height", _real("height", self.height))
+
+    @property
+    def peak(self) -> float:
+        """``sup |s(x)|`` over the real line."""
+        return abs(self.height)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.height * torch.sigmoid(self.slope * x + self.shift)
+
+    def derivative(self, x: Tensor) -> Tensor:
+        """``s'(x) = height * slope * sigma * (1 - sigma)``."""
+        sig = torch.sigmoid(self.slope * x + self.shift)
+        return (self.height * self.slope) * sig * (1.0 - sig)
+
+
+Shape = GaussianBump | ShiftedSigmoid
+
+
+# -------------------------------------------------------------------- activations
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A plain activation ``phi`` with its derivative ``phi'`` (both of ``x``)."""
+
+    name: str
+    fn: Callable[[Tensor], Tensor]
+    derivative: Callable[[Tensor], Tensor]
+
+
+def _tanh_derivative(x: Tensor) -> Tensor:
+    y = torch.tanh(x)
+    return (1.0 - y) * (1.0 + y)  # = 1 - y**2 without cancellation where |y| -> 1
+
+
+def _relu_derivative(x: Tensor) -> Tensor:
+    return (x > 0).to(x.dtype)  # 0 at the kink, as autograd's relu gives
+
+
+def _sigmoid_derivative(x: Tensor) -> Tensor:
+    y = torch.sigmoid(x)
+    return (1.0 - y) * y
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "tanh": Activation("tanh", torch.tanh, _tanh_derivative),
+    "relu": Activation("relu", torch.relu, _relu_derivative),
+    "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_derivative),
+}
+"""The plain activations GAAF knows by name."""
+
+
+def default_shape(activation: str) -> Shape:
+    """The default shape function for a named activation.
+
+    tanh: :class:`GaussianBump` (the paper's). relu: :class:`ShiftedSigmoid` (the
+    paper's). sigmoid (not in the paper): the tanh bump carried through
+    ``sigmoid(x) = (1 + tanh(x/2)) / 2``, i.e. ``GaussianBump(c=4*3.4, height=1/4)``,
+    which gives sigmoid the same relative acceleration tanh gets.
+    """
+    if activation == "tanh":
+        return GaussianBump()
+    if activation == "relu":
+        return ShiftedSigmoid()
+    if activation == "sigmoid":
+        tanh_bump = GaussianBump()
+        return GaussianBump(c=4.0 * tanh_bump.c, height=tanh_bump.height / 4.0)
+    raise ValueError(
+        f"activation: no default shape for {activation!r}; pass shape= explicitly "
+        f"(known activations: {', '.join(ACTIVATIONS)})"
+    )
+
+
+def _activation(activation: str | Activation) -> Activation:
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValueError(
+        f"activation must be one of {', '.join(map(repr, ACTIVATIONS))} or an Activation, "
+        f"got {activation!r}"
+    )
+
+
+def _shape(shape: object, activation: Activation) -> Shape:
+    if shape is None:
+        return default_shape(activation.name)
+    if isinstance(shape, (GaussianBump, ShiftedSigmoid)):
+        return shape
+    if (
+        callable(shape)
+        and callable(getattr(shape, "derivative", None))
+        and hasattr(shape, "peak")
+    ):
+        return shape  # a user-defined shape with the same interface
+    raise ValueError(
+        "shape must be a GaussianBump, a ShiftedSigmoid, or an object with __call__(x), "
+        f"derivative(x) and peak, got {shape!r}"
+    )
+
+
+# ------------------------------------------------------------- the autograd function
+
+
+@dataclass(frozen=True)
+class _Spec:
+    activation: Activation
+    shape: Shape
+    K: float
+
+
+def _spec(activation: str | Activation, shape: object, K: object) -> _Spec:
+    act = _activation(activation)
+    return _Spec(act, _shape(shape, act), _real("K", K, positive=True))
+
+
+def _gaaf_forward(x: Tensor, spec: _Spec) -> Tensor:
+    xo = _opmath(x)
+    y = spec.activation.fn(xo) + _g(xo, spec.K) * spec.shape(xo)
+    return y.to(x.dtype)
+
+
+def _gaaf_backward(grad: Tensor, x: Tensor, spec: _Spec) -> Tensor:
+    xo = _opmath(x)
+    slope = (
+        spec.activation.derivative(xo)
+        + spec.shape(xo)
+        + _g(xo, spec.K) * spec.shape.derivative(xo)
+    )
+    return (grad.to(slope.dtype) * slope).to(x.dtype)
+
+
+class _GAAFFunction(torch.autograd.Function):
+    """``phi(x) + g(x) s(x)``; saves only ``x``, recomputes the rest in backward."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, spec: _Spec) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(x)
+        ctx.spec = spec
+        return _gaaf_forward(x, spec)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        return _gaaf_backward(grad, x, ctx.spec), None
+
+
+def _apply(x: Tensor, spec: _Spec) -> Tensor:
+    _opmath(x)  # one clear error for integer or complex inputs
+    return _GAAFFunction.apply(x, spec)
+
+
+# ------------------------------------------------------------------ functional API
+
+
+def gaaf(
+    x: Tensor,
+    activation: str | Activation = "tanh",
+    shape: Shape | None = None,
+    K: float = DEFAULT_K,
+) -> Tensor:
+    """``phi(x) + g(x) * s(x)`` for any activation; same shape and dtype as ``x``.
+
+    ``activation`` is a name from :data:`ACTIVATIONS` or an :class:`Activation`;
+    ``shape`` defaults to :func:`default_shape` of the activation.
+    """
+    return _apply(x, _spec(activation, shape, K))
+
+
+def gaaf_tanh(
+    x: Tensor, K: float = DEFAULT_K, c: float = GaussianBump.c, height: float = 1.0
+) -> Tensor:
+    """GAAF-tanh: ``tanh(x) + g(x) * height * exp(-x**2 / c)``."""
+    return gaaf(x, "tanh", GaussianBump(c, height), K)
+
+
+def gaaf_relu(
+    x: Tensor,
+    K: float = DEFAULT_K,
+    slope: float = ShiftedSigmoid.slope,
+    shift: float = ShiftedSigmoid.shift,
+    height: float = 1.0,
+) -> Tensor:
+    """GAAF-ReLU: ``relu(x) + g(x) * height * sigmoid(slope * x + shift)``."""
+    return gaaf(x, "relu", ShiftedSigmoid(slope, shift, height), K)
+
+
+def naive_gaaf(
+    x: Tensor,
+    activation: str | Activation = "tanh",
+    shape: Shape | None = None,
+    K: float = DEFAULT_K,
+) -> Tensor:
+    """The paper's formula in plain torch ops, in ``x``'s own dtype: the reference.
+
+    Autograd of this is the gradient GAAF must reproduce. It saves six input-sized
+    tensors for backward and returns NaN in float16 for ``|x| >= 6.55`` (``x*K``
+    overflows); use :func:`gaaf` to train.
+    """
+    spec = _spec(activation, shape, K)
+    g = (x * spec.K - torch.floor(x * spec.K) - 0.5) / spec.K
+    return spec.activation.fn(x) + g * spec.shape(x)
+
+
+# ---------------------------------------------------------------------- modules
+
+
+class GAAF(nn.Module):
+    """GAAF as a module: ``phi(x) + g(x) * s(x)`` for a named or custom activation.
+
+    >>> GAAF("sigmoid")
+    GAAF(activation='sigmoid', shape=GaussianBump(c=13.6, height=0.25), K=10000)
+    """
+
+    def __init__(
+        self,
+        activation: str | Activation = "tanh",
+        shape: Shape | None = None,
+        K: float = DEFAULT_K,
+    ) -> None:
+        super().__init__()
+        self.spec = _spec(activation, shape, K)
+
+    @property
+    def activation(self) -> Activation:
+        return self.spec.activation
+
+    @property
+    def shape(self) -> Shape:
+        return self.spec.shape
+
+    @property
+    def K(self) -> float:
+        return self.spec.K
+
+    def forward(self, x: Tensor) -> Tensor:
+        """GAAF of ``x``, elementwise; same shape and dtype."""
+        return _apply(x, self.spec)
+
+    def extra_repr(self) -> str:
+        return (
+            f"activation={self.activation.name!r}, shape={self.shape!r}, K={self.K:g}"
+        )
+
+
+class GAAFTanh(GAAF):
+    """GAAF-tanh: ``tanh(x) + g(x) * height * exp(-x**2 / c)`` (defaults: the paper's)."""
+
+    def __init__(
+        self, K: float = DEFAULT_K, c: float = GaussianBump.c, height: float = 1.0
+    ) -> None:
+        super().__init__("tanh", GaussianBump(c, height), K)
+
+    def extra_repr(self) -> str:
+        return f"K={self.K:g}, c={self.shape.c:g}, height={self.shape.height:g}"
+
+
+class GAAFReLU(GAAF):
+    """GAAF-ReLU: ``relu(x) + g(x) * height * sigmoid(slope*x + shift)``."""
+
+    def __init__(
+        self,
+        K: float = DEFAULT_K,
+        slope: float = ShiftedSigmoid.slope,
+        shift: float = ShiftedSigmoid.shift,
+        height: float = 1.0,
+    ) -> None:
+        super().__init__("relu", ShiftedSigmoid(slope, shift, height), K)
+
+    def extra_repr(self) -> str:
+        s = self.shape
+        return (
+            f"K={self.K:g}, slope={s.slope:g}, shift={s.shift:g}, height={s.height:g}"
+        )

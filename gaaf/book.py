@@ -1,0 +1,83 @@
+"""The book's chapters as the code sees them: the table of contents, the Colab setup
+cell every chapter starts with, and running a chapter through papermill.
+
+Paths are relative to the repository root (the book root), which defaults to the
+current directory.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+
+from gaaf.params import check_profile
+
+SETUP_MARKER = "# Colab only: install the gaaf package from the repository."
+
+
+def toc_files(root: Path | str = ".") -> list[str]:
+    """Every page of ``_toc.yml`` in reading order, as paths without suffix."""
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.exists():
+        raise FileNotFoundError(
+            f"{toc_path} not found: run this from the repository root"
+        )
+    toc = yaml.safe_load(toc_path.read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def chapter_notebooks(root: Path | str = ".") -> list[Path]:
+    """The chapter notebooks (``.ipynb`` pages of the table of contents), in order."""
+    root = Path(root)
+    return [
+        root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()
+    ]
+
+
+def repository(root: Path | str = ".") -> tuple[str, str]:
+    """``(url, branch)`` of the repository the book and its Colab links point at."""
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text())
+    return config["repository"]["url"], config["repository"]["branch"]
+
+
+def setup_cell_source(root: Path | str = ".") -> str:
+    """The first code cell of every chapter: installs ``gaaf`` on Colab, nothing elsewhere."""
+    url, branch = repository(root)
+    return (
+        f"{SETUP_MARKER} Elsewhere this does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "gaaf @ git+{url}@{branch}"'
+    )
+
+
+def run_chapter(
+    notebook: Path | str,
+    output_dir: Path | str,
+    profile: str = "default",
+    **parameters: object,
+) -> tuple[Path, float]:
+    """Execute a chapter through papermill; returns the executed notebook and seconds.
+
+    The chapter runs with its own folder as working directory, as in the book build.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    output = Path(output_dir) / f"{notebook.stem}.{check_profile(profile)}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(notebook),
+        str(output),
+        parameters={"profile": profile, **parameters},
+        cwd=str(notebook.parent),
+        progress_bar=False,
+    )
+    return output, time.perf_counter() - start

@@ -1,0 +1,101 @@
+"""Chapter notebooks: their structure, the Colab setup cell, and papermill runs."""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+from gaaf.book import SETUP_MARKER, chapter_notebooks, run_chapter, setup_cell_source
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = chapter_notebooks(ROOT)
+OUTPUT = ROOT / "_build" / "papermill"
+IDS = [nb.stem for nb in NOTEBOOKS]
+
+
+def test_the_book_has_chapters():
+    assert NOTEBOOKS, "no chapter notebooks in _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_structure(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    # first code cell: the canonical Colab setup cell, hidden on the page
+    assert code[0].source == setup_cell_source(ROOT)
+    assert "remove-cell" in code[0].metadata.get("tags", [])
+    # exactly one papermill parameters cell, right after it, defining the profile
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0] is code[1]
+    assert 'profile = "default"' in tagged[0].source
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    # stored without outputs: the book executes chapters when it is built
+    assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+def run_setup_cell(source: str) -> list[tuple]:
+    """Run the setup cell as IPython would; returns the magics it invoked."""
+    calls: list[tuple] = []
+    shell = types.SimpleNamespace(run_line_magic=lambda *args: calls.append(args))
+    python = TransformerManager().transform_cell(source)
+    exec(compile(python, "<setup cell>", "exec"), {"get_ipython": lambda: shell})
+    return calls
+
+
+def test_setup_cell_does_nothing_outside_colab():
+    assert "google.colab" not in sys.modules
+    assert run_setup_cell(setup_cell_source(ROOT)) == []
+
+
+def test_setup_cell_installs_from_the_repository_on_colab(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    calls = run_setup_cell(setup_cell_source(ROOT))
+    assert calls == [
+        ("pip", 'install --quiet "gaaf @ git+https://github.com/gaaf-book/gaaf@main"')
+    ]
+    assert setup_cell_source(ROOT).startswith(SETUP_MARKER)
+
+
+def problems_in(executed: Path) -> list[str]:
+    nb = nbformat.read(executed, as_version=4)
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                found.append(f"cell {i}: {out.ename}: {out.evalue}")
+            elif out.output_type == "stream" and out.name == "stderr":
+                found.append(f"cell {i} wrote to stderr: {out.text[:200]}")
+    return found
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_runs_at_the_smoke_profile(path):
+    executed, seconds = run_chapter(path, OUTPUT, profile="smoke", device="cpu")
+    print(f"{path.stem}: {seconds:.1f} s at the smoke profile")
+    assert problems_in(executed) == []
+
+
+@pytest.mark.notebooks
+def test_a_bad_parameter_stops_a_chapter_with_a_clear_error():
+    import papermill
+
+    bad = OUTPUT / "bad-parameter.ipynb"
+    with pytest.raises(
+        papermill.PapermillExecutionError, match="profile must be one of"
+    ):
+        papermill.execute_notebook(
+            str(NOTEBOOKS[0]),
+            str(bad),
+            parameters={"profile": "huge"},
+            progress_bar=False,
+        )
+    with pytest.raises(papermill.PapermillExecutionError, match="device must be"):
+        run_chapter(NOTEBOOKS[0], OUTPUT / "bad", profile="smoke", device="tpu")
+    with pytest.raises(ValueError, match="profile must be one of"):
+        run_chapter(NOTEBOOKS[0], OUTPUT / "bad", profile="huge")

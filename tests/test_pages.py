@@ -1,0 +1,242 @@
+"""The built book, page by page, in a real browser (headless Chromium).
+
+Run after ``make book`` (``make test`` does both). Each page of the table of contents must
+load, its figures must be real images that loaded, it must carry no error output or
+traceback, its maths must typeset, its widgets must render, and a chapter's Colab link
+must point at its own notebook on the configured branch.
+
+The pages load MathJax and the widget manager from cdn.jsdelivr.net. This machine may be
+offline, so those requests are answered from the npm packages in ``tests/web`` (the same
+files jsdelivr serves); every other outside request is refused and recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import mimetypes
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from gaaf.book import repository, toc_files
+
+pytestmark = pytest.mark.pages
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+WEB = ROOT / "tests" / "web"
+SCREENSHOTS = ROOT / "_build" / "page-check"
+JSDELIVR = "https://cdn.jsdelivr.net/npm/"
+WIDGET_FONT = re.compile(
+    r"/@jupyter-widgets/html-manager/dist/[0-9a-f]+\.(woff2?|ttf|eot|svg)$"
+)
+
+
+def is_notebook(page: str) -> bool:
+    return (ROOT / f"{page}.ipynb").exists()
+
+
+def npm_file(url: str) -> Path | None:
+    """The local copy of a jsdelivr npm URL (``/npm/name@version/path``), if installed."""
+    spec = url.removeprefix(JSDELIVR)
+    scope = ""
+    if spec.startswith("@"):
+        scope, spec = spec.split("/", 1)
+        scope += "/"
+    name_version, _, path = spec.partition("/")
+    name, _, version = name_version.partition("@")
+    package = WEB / "node_modules" / f"{scope}{name}"
+    manifest = package / "package.json"
+    if not manifest.exists() or not path:
+        return None
+    installed = json.loads(manifest.read_text())["version"]
+    if version and not (installed == version or installed.startswith(version + ".")):
+        return None
+    target = package / path
+    return target if target.is_file() else None
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    if not (SITE / "index.html").exists():
+        pytest.fail("no built book in _build/html: run `make book` first")
+    handler = functools.partial(QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        message = (
+            "headless Chromium not found (apt-get install chromium, or set CHROMIUM)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def web_assets() -> bool:
+    """Whether MathJax and the widget manager can be served locally (``npm ci`` ran)."""
+    available = (WEB / "node_modules" / "@jupyter-widgets" / "html-manager").is_dir()
+    if not available and os.environ.get("CI"):
+        pytest.fail(
+            "tests/web/node_modules is missing: run `npm ci --prefix tests/web`"
+        )
+    return available
+
+
+def open_page(browser, url: str):
+    """Open ``url``; returns the page and what went wrong while it loaded."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: dict[str, list[str]] = {
+        "page errors": [],
+        "missing": [],
+        "refused": [],
+        "console": [],
+    }
+    page.on("pageerror", lambda err: problems["page errors"].append(str(err)))
+    page.on(
+        "response",
+        lambda r: (
+            problems["missing"].append(f"{r.status} {r.url}")
+            if r.status >= 400
+            else None
+        ),
+    )
+    page.on(
+        "console",
+        lambda msg: (
+            problems["console"].append(msg.text) if msg.type == "error" else None
+        ),
+    )
+
+    def route(r) -> None:
+        request_url = r.request.url
+        if urlparse(request_url).hostname == "127.0.0.1":
+            r.continue_()
+        elif request_url.startswith(JSDELIVR) and (local := npm_file(request_url)):
+            kind = mimetypes.guess_type(local.name)[0] or "application/octet-stream"
+            r.fulfill(
+                status=200,
+                body=local.read_bytes(),
+                content_type=kind,
+                headers={"Access-Control-Allow-Origin": "*"},
+            )
+        else:
+            problems["refused"].append(request_url)
+            r.abort("internetdisconnected")
+
+    page.route("**/*", route)
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.ok, (
+        f"{url}: HTTP {response and response.status}"
+    )
+    page.wait_for_load_state("networkidle")
+    return page, problems
+
+
+@pytest.mark.parametrize("page_file", toc_files(ROOT))
+def test_page_renders_cleanly(page_file, browser, site_url, web_assets):
+    page, problems = open_page(browser, f"{site_url}/{page_file}.html")
+    try:
+        article = page.locator("article.bd-article")
+        assert article.count() == 1, "no article body: not a book page"
+        text = article.inner_text()
+        assert len(text) > 300, f"page body too short ({len(text)} chars)"
+
+        # No error output: tracebacks, stderr streams, failed widgets.
+        for marker in ("Traceback (most recent call last)", "Error displaying widget"):
+            assert marker not in text, f"page shows {marker!r}"
+        for selector in (".output.traceback", ".output.stderr", ".output.error"):
+            assert page.locator(selector).count() == 0, f"page has {selector} output"
+
+        # Figures: every image in the article is a real, loaded image.
+        images = article.locator("img")
+        states = images.evaluate_all(
+            """els => els.map(e => ({
+                src: e.currentSrc.slice(0, 80),
+                ok: e.complete && e.naturalWidth > 0,
+            }))"""
+        )
+        broken = [s["src"] for s in states if not s["ok"]]
+        assert not broken, f"images that did not load: {broken}"
+        if is_notebook(page_file):
+            assert len(states) >= 3, (
+                f"a chapter with figures shows only {len(states)} images"
+            )
+
+        if web_assets:
+            # Maths typeset by MathJax (served locally).
+            if article.locator(".math").count():
+                page.wait_for_selector(
+                    "mjx-container", state="attached", timeout=20_000
+                )
+            # Widgets rendered from their saved state.
+            views = page.locator(
+                'script[type="application/vnd.jupyter.widget-view+json"]'
+            )
+            if views.count():
+                page.wait_for_selector(".widget-slider", timeout=20_000)
+                rendered = page.locator(".jupyter-widgets.widget-slider").count()
+                assert rendered >= 1, "widget sliders did not render"
+                shown = page.locator(".jupyter-widgets.widget-output img")
+                assert shown.count() >= 1, "the widget's output figure did not render"
+            assert not problems["page errors"], problems["page errors"]
+
+        # Nothing the page asks for is missing, except the icon fonts the widget manager
+        # asks for relative to the page rather than to its CDN (an upstream quirk: it
+        # resolves its public path from an AMD module id; sliders and outputs need no icons).
+        missing = [m for m in problems["missing"] if not WIDGET_FONT.search(m)]
+        assert not missing, f"missing resources: {missing}"
+
+        # A chapter's Colab link opens its own notebook on the configured branch.
+        if is_notebook(page_file):
+            url, branch = repository(ROOT)
+            repo = url.removeprefix("https://github.com/")
+            expected = (
+                f"https://colab.research.google.com/github/{repo}/blob/{branch}/"
+                f"{page_file}.ipynb"
+            )
+            links = page.locator('a[href*="colab.research.google.com"]')
+            hrefs = links.evaluate_all("els => els.map(e => e.href)")
+            assert hrefs == [expected], f"Colab links {hrefs}, expected [{expected}]"
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = page_file.replace("/", "_")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        (SCREENSHOTS / f"{name}.json").write_text(json.dumps(problems, indent=1))
+    finally:
+        page.close()
