@@ -396,3 +396,14 @@ def test_readable_repr():
 def test_bad_parameters_raise_value_error_naming_them(make, parameter):
     with pytest.raises(ValueError, match=rf"^{parameter}\b"):
         make()
+
+
+def test_modules_survive_deepcopy_and_pickle():
+    import copy
+    import pickle
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), GAAFTanh(K=100), GAAF("sigmoid"))
+    x = torch.randn(5, 3)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert torch.equal(clone(x), net(x))
+        assert repr(clone) == repr(net)
