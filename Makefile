@@ -33,7 +33,8 @@ data:
 	@if [ -d "$(SHARED_DATA)" ]; then \
 	  for d in "$(SHARED_DATA)"/*/; do \
 	    name=$$(basename "$$d"); \
-	    [ -e "data/$$name" ] || { cp -r "$$d" "data/$$name" && echo "data/$$name seeded from $(SHARED_DATA)"; }; \
+	    [ -e "data/$$name" ] || { cp -R "$$d" "data/$$name" && chmod -R u+w "data/$$name" \
+	      && echo "data/$$name seeded from $(SHARED_DATA)"; }; \
 	  done; \
 	fi
 

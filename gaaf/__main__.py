@@ -1,0 +1,172 @@
+"""Command line: ``python -m gaaf train ...`` and ``python -m gaaf run-book ...``.
+
+    python -m gaaf train --profile full --variant gaaf --seeds 0 1 2 3 4
+    python -m gaaf train --model cnn --dataset fashion_mnist --variant bn --lr 0.1
+    python -m gaaf run-book --profile full --chapter gaaf_derived --device cuda
+
+``train`` starts from the book's MNIST MLP (or, with ``--model cnn``, the base CNN) at
+the given profile and variant; every config field can be overridden by its own flag
+(``--widths 512 512 512``, ``--patience none``). Finished runs are read from their
+records, interrupted ones resume. A bad value stops with one line naming it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from gaaf import book, experiments
+from gaaf.data import DataError
+from gaaf.params import PROFILES
+
+_NOT_FLAGS = {"seed"}  # given as --seeds
+
+
+def _parse_value(text: str, annotation: str) -> object:
+    """A command-line word as a value of a config field with this type annotation."""
+    if text.lower() == "none" and "None" in annotation:
+        return None
+    if annotation.startswith("bool"):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"expected true or false, got {text!r}")
+        return text.lower() == "true"
+    if annotation.startswith("int"):
+        return int(text)
+    if annotation.startswith("float"):
+        return float(text)
+    return text
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("config fields (override the profile's values)")
+    for field in dataclasses.fields(experiments.ExperimentConfig):
+        if field.name in _NOT_FLAGS:
+            continue
+        nargs = "+" if field.name == "widths" else None
+        group.add_argument(
+            f"--{field.name.replace('_', '-')}", dest=field.name, nargs=nargs
+        )
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(experiments.ExperimentConfig):
+        raw = getattr(args, field.name, None)
+        if raw is None:
+            continue
+        try:
+            if field.name == "widths":
+                changes["widths"] = tuple(int(w) for w in raw)
+            else:
+                changes[field.name] = _parse_value(raw, str(field.type))
+        except ValueError as err:
+            raise ValueError(f"{field.name}: {err}") from None
+    return changes
+
+
+def _train(args: argparse.Namespace) -> int:
+    overrides = _overrides(args)
+    if overrides.get("model", "mlp") == "cnn":
+        dataset = overrides.pop("dataset", "cifar10")
+        overrides.pop("model")
+        base = experiments.cnn_config(dataset, args.profile, args.variant, **overrides)
+    else:
+        base = experiments.mnist_config(args.profile, args.variant, **overrides)
+    seeds = args.seeds if args.seeds is not None else experiments.seeds(args.profile)
+    records = []
+    for seed in seeds:
+        config = base.replace(seed=seed)
+        record = experiments.run(
+            config, args.results, args.device, progress=not args.quiet
+        )
+        records.append(record)
+        print(
+            f"{record['label']}: test accuracy {100 * record['test_acc']:.2f}%, "
+            f"best epoch {record['best_epoch']} of {record['epochs_run']}, "
+            f"{record['train_seconds']:.0f} s  -> {experiments.record_path(config, args.results)}"
+        )
+    for row in experiments.aggregate(records):
+        std = row["test_acc_std"]
+        spread = f" ({100 * std:.3f})" if std is not None else ""
+        print(
+            f"{row['label']}: {row['n']} seed(s), test accuracy "
+            f"{100 * row['test_acc_mean']:.2f}%{spread}, best epoch {row['best_epoch_mean']:.1f}"
+        )
+    return 0
+
+
+def _run_book(args: argparse.Namespace) -> int:
+    notebooks = book.chapter_notebooks(args.root)
+    if args.chapter:
+        by_name = {nb.stem: nb for nb in notebooks}
+        unknown = [c for c in args.chapter if c not in by_name]
+        if unknown:
+            raise ValueError(
+                f"chapter {unknown[0]!r} is not in the book; chapters: {', '.join(by_name)}"
+            )
+        notebooks = [by_name[c] for c in args.chapter]
+    for notebook in notebooks:
+        print(
+            f"running {notebook} at profile {args.profile!r} on device {args.device!r} ..."
+        )
+        output, seconds = book.run_chapter(
+            notebook, args.output, profile=args.profile, device=args.device
+        )
+        print(f"  done in {seconds:.0f} s -> {output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gaaf", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train one config, for one or more seeds")
+    train.add_argument("--profile", choices=PROFILES, default="default")
+    train.add_argument("--variant", default="base", help="a row of the paper's table")
+    train.add_argument(
+        "--seeds", type=int, nargs="+", help="default: the profile's seeds"
+    )
+    train.add_argument("--results", type=Path, default=Path("results"))
+    train.add_argument("--device", default="auto")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_config_flags(train)
+
+    run_book = commands.add_parser(
+        "run-book", help="run chapter notebooks through papermill"
+    )
+    run_book.add_argument("--profile", choices=PROFILES, default="default")
+    run_book.add_argument(
+        "--chapter", nargs="+", help="chapter notebook names (default: all)"
+    )
+    run_book.add_argument("--device", default="auto")
+    run_book.add_argument("--output", type=Path, default=Path("_build/papermill"))
+    run_book.add_argument(
+        "--root", type=Path, default=Path("."), help="the repository root"
+    )
+
+    args = parser.parse_args(argv)
+    from papermill import PapermillExecutionError
+
+    try:
+        return _train(args) if args.command == "train" else _run_book(args)
+    except (ValueError, DataError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except PapermillExecutionError as err:
+        print(f"error: the chapter failed: {err.ename}: {err.evalue}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished epochs are kept; run again to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
