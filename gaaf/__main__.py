@@ -3,6 +3,7 @@
     python -m gaaf train --profile full --variant gaaf --seeds 0 1 2 3 4
     python -m gaaf train --model cnn --dataset fashion_mnist --variant bn --lr 0.1
     python -m gaaf run-book --profile full --chapter gaaf_derived --device cuda
+    python -m gaaf bench activations --device cuda
 
 ``train`` starts from the book's MNIST MLP (or, with ``--model cnn``, the base CNN) at
 the given profile and variant; every config field can be overridden by its own flag
@@ -119,6 +120,39 @@ def _run_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from gaaf import bench
+    from gaaf.params import resolve_device
+
+    device = resolve_device(args.device)
+    if args.which == "activations":
+        record = bench.activations(
+            device, tuple(args.sizes), repeats=args.repeats, out=args.out
+        )
+        for row in record["activations"]:
+            print(
+                f"{row['elements']:>11,} {row['dtype']:9s} {row['variant']:34s} "
+                f"{row['median_ms']:8.2f} ms {row['vs_plain']:5.2f}x {row['plain']}, "
+                f"saves {row['saved_x_input']:.0f}x input"
+            )
+        for row in record["mlp_step"]:
+            print(
+                f"MNIST MLP step, {row['variant']:8s} {row['median_ms']:7.2f} ms "
+                f"{row['vs_base']:5.3f}x base"
+            )
+        print(f"copy bandwidth {record['copy_gb_per_s']:.1f} GB/s")
+    else:
+        record = bench.loader(
+            device, tuple(args.widths), repeats=args.repeats, out=args.out
+        )
+        for name, seconds in record["median_seconds"].items():
+            print(
+                f"{name:36s} {seconds:7.2f} s  {record['vs_gaaf'][name]:5.2f}x gaaf's"
+            )
+    print(f"-> {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gaaf", description=__doc__.split("\n")[0]
@@ -149,11 +183,26 @@ def main(argv: list[str] | None = None) -> int:
         "--root", type=Path, default=Path("."), help="the repository root"
     )
 
+    bench = commands.add_parser("bench", help="benchmarks that record their numbers")
+    bench.add_argument("which", choices=["activations", "loader"])
+    bench.add_argument("--device", default="auto")
+    bench.add_argument(
+        "--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000, 16_000_000]
+    )
+    bench.add_argument("--widths", type=int, nargs="+", default=[1024, 1024, 1024])
+    bench.add_argument("--repeats", type=int, default=None)
+    bench.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+
     args = parser.parse_args(argv)
+    if args.command == "bench" and args.repeats is None:
+        args.repeats = 20 if args.which == "activations" else 3
     from papermill import PapermillExecutionError
 
     try:
-        return _train(args) if args.command == "train" else _run_book(args)
+        command = {"train": _train, "run-book": _run_book, "bench": _bench}[
+            args.command
+        ]
+        return command(args)
     except (ValueError, DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -122,11 +122,15 @@ def _whole_number_limit(dtype: torch.dtype, K: float) -> float:
     return 4.0 / (torch.finfo(dtype).eps * K)
 
 
-def _g(x: Tensor, K: float) -> Tensor:
-    """The sawtooth on an opmath tensor (float32 or float64)."""
+def _k_g(x: Tensor, K: float) -> Tensor:
+    """``K * g(x)`` on an opmath tensor (float32 or float64); a new tensor."""
     limit = _whole_number_limit(x.dtype, K)
-    xk = x.clamp(-limit, limit) * K
-    return (xk - torch.floor(xk) - 0.5) / K
+    xk = x.clamp(-limit, limit).mul_(K)
+    return xk.sub_(torch.floor(xk)).sub_(0.5)
+
+
+def _g(x: Tensor, K: float) -> Tensor:
+    return _k_g(x, K).div_(K)
 
 
 def gradient_acceleration(x: Tensor, K: float = DEFAULT_K) -> Tensor:
@@ -166,15 +170,23 @@ class GaussianBump:
         return abs(self.height)
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self.height * torch.exp(-(x * x) / self.c)
+        s = torch.exp(
+            x.square().mul_(-1.0 / self.c)
+        )  # autograd-safe: exp's output kept
+        return s if self.height == 1.0 else s * self.height
 
     def derivative(self, x: Tensor) -> Tensor:
         """``s'(x) = -2x/c * s(x)``; 0 (not NaN) at ``x = +-inf``."""
-        # exp(-x**2/c) is exactly 0 in float64 once x**2/c > 746; clamping there only
-        # turns (-inf * 0) into 0 and changes no finite result.
+        return self.value_and_slope(x)[1]
+
+    def value_and_slope(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(s(x), s'(x))`` computed together (new tensors)."""
+        # exp(-x**2/c) is exactly 0 in float64 once x**2/c > 746; clamping there
+        # changes no finite result and turns s' at +-inf into 0 instead of -inf * 0.
         cutoff = math.sqrt(800.0 * self.c)
         xc = x.clamp(-cutoff, cutoff)
-        return (-2.0 * self.height / self.c) * xc * torch.exp(-(xc * xc) / self.c)
+        s = self(xc)
+        return s, xc.mul_(s).mul_(-2.0 / self.c)
 
 
 @dataclass(frozen=True)
@@ -202,12 +214,18 @@ class ShiftedSigmoid:
         return abs(self.height)
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self.height * torch.sigmoid(self.slope * x + self.shift)
+        s = torch.sigmoid(x.mul(self.slope).add_(self.shift))  # autograd-safe
+        return s if self.height == 1.0 else s * self.height
 
     def derivative(self, x: Tensor) -> Tensor:
         """``s'(x) = height * slope * sigma * (1 - sigma)``."""
-        sig = torch.sigmoid(self.slope * x + self.shift)
-        return (self.height * self.slope) * sig * (1.0 - sig)
+        return self.value_and_slope(x)[1]
+
+    def value_and_slope(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(s(x), s'(x))`` computed together (new tensors)."""
+        sig = torch.sigmoid(x.mul(self.slope).add_(self.shift))
+        slope = torch.rsub(sig, 1.0).mul_(sig).mul_(self.height * self.slope)
+        return (sig if self.height == 1.0 else sig.mul_(self.height)), slope
 
 
 Shape = GaussianBump | ShiftedSigmoid
@@ -218,29 +236,50 @@ Shape = GaussianBump | ShiftedSigmoid
 
 @dataclass(frozen=True)
 class Activation:
-    """A plain activation ``phi`` with its derivative ``phi'`` (both of ``x``)."""
+    """A plain activation ``phi`` with its derivative ``phi'`` (both of ``x``).
+
+    ``kernel_fn``, if given, is how GAAF's own kernels evaluate ``phi`` (the same
+    function, computed faster, possibly in place); ``fn`` is the reference.
+    """
 
     name: str
     fn: Callable[[Tensor], Tensor]
     derivative: Callable[[Tensor], Tensor]
+    kernel_fn: Callable[[Tensor], Tensor] | None = None
+
+
+def _fast_tanh(x: Tensor) -> Tensor:
+    if x.dtype == torch.float64:
+        return torch.tanh(x)
+    # float32 (the working precision of the 16-bit types too): 2 sigmoid(2x) - 1, the
+    # same function, within 1e-7 of torch.tanh (far below GAAF's own 1/(2K)), and a
+    # sigmoid is several times cheaper than a tanh on CPUs
+    return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
 
 
 def _tanh_derivative(x: Tensor) -> Tensor:
-    y = torch.tanh(x)
-    return (1.0 - y) * (1.0 + y)  # = 1 - y**2 without cancellation where |y| -> 1
+    if x.dtype == torch.float64:
+        # (1 - y)(1 + y) from y = tanh(x): autograd's tanh backward, from the same y
+        y = torch.tanh(x)
+        return torch.rsub(y, 1.0).mul_(y.add_(1.0))
+    # float32 (also the working precision of the 16-bit types): 4 sigmoid(2x)
+    # sigmoid(-2x), the same function; two sigmoids cost less than one tanh on CPUs,
+    # and where tanh rounds to +-1 this still gives the true, tiny slope
+    x2 = x * 2.0
+    return torch.sigmoid(x2).mul_(x2.neg_().sigmoid_()).mul_(4.0)
 
 
 def _relu_derivative(x: Tensor) -> Tensor:
-    return (x > 0).to(x.dtype)  # 0 at the kink, as autograd's relu gives
+    return torch.sign(x).clamp_(min=0.0)  # 0 at the kink, as autograd's relu gives
 
 
 def _sigmoid_derivative(x: Tensor) -> Tensor:
     y = torch.sigmoid(x)
-    return (1.0 - y) * y
+    return torch.rsub(y, 1.0).mul_(y)  # as autograd's sigmoid backward, from the same y
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", torch.tanh, _tanh_derivative),
+    "tanh": Activation("tanh", torch.tanh, _tanh_derivative, _fast_tanh),
     "relu": Activation("relu", torch.relu, _relu_derivative),
     "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_derivative),
 }
@@ -311,20 +350,58 @@ def _spec(activation: str | Activation, shape: object, K: object) -> _Spec:
     return _Spec(act, _shape(shape, act), _real("K", K, positive=True))
 
 
-def _gaaf_forward(x: Tensor, spec: _Spec) -> Tensor:
+_CHUNK = 1 << 18
+"""Elements per chunk in eager mode: each chunk's temporaries stay in the CPU's cache."""
+
+
+def _chunked(kernel: Callable[..., Tensor], *tensors: Tensor) -> Tensor:
+    """``kernel(*tensors, out=...)`` on matching chunks of ``tensors`` (same shape);
+    the result has the last tensor's shape and dtype. Large tensors go chunk by chunk
+    so that GAAF's dozen elementwise steps run on cached data, each chunk written in
+    place into the result; under torch.compile, in one piece (inductor fuses them)."""
+    like = tensors[-1]
+    if like.numel() <= _CHUNK or torch.compiler.is_compiling():
+        return kernel(*tensors, out=None).to(like.dtype)
+    out = torch.empty(like.shape, dtype=like.dtype, device=like.device)
+    flat = [t.reshape(-1) for t in tensors]
+    out_flat = out.view(-1)
+    for start in range(0, out_flat.numel(), _CHUNK):
+        end = start + _CHUNK
+        kernel(*(t[start:end] for t in flat), out=out_flat[start:end])
+    return out
+
+
+def _shape_value_and_slope(shape: Shape, x: Tensor) -> tuple[Tensor, Tensor]:
+    if hasattr(shape, "value_and_slope"):
+        return shape.value_and_slope(x)
+    return shape(x), shape.derivative(x)
+
+
+def _forward_kernel(x: Tensor, spec: _Spec, out: Tensor | None) -> Tensor:
     xo = _opmath(x)
-    y = spec.activation.fn(xo) + _g(xo, spec.K) * spec.shape(xo)
-    return y.to(x.dtype)
+    phi = spec.activation.kernel_fn or spec.activation.fn
+    # phi + (K g) s / K
+    return torch.addcmul(
+        phi(xo), _k_g(xo, spec.K), spec.shape(xo), value=1.0 / spec.K, out=out
+    )
+
+
+def _backward_kernel(
+    grad: Tensor, x: Tensor, spec: _Spec, out: Tensor | None
+) -> Tensor:
+    xo = _opmath(x)
+    s, s_slope = _shape_value_and_slope(spec.shape, xo)
+    slope = s.addcmul_(_k_g(xo, spec.K), s_slope, value=1.0 / spec.K)  # s + g s'
+    slope.add_(spec.activation.derivative(xo))
+    return torch.mul(slope, grad.to(slope.dtype), out=out)
+
+
+def _gaaf_forward(x: Tensor, spec: _Spec) -> Tensor:
+    return _chunked(lambda xc, out: _forward_kernel(xc, spec, out), x)
 
 
 def _gaaf_backward(grad: Tensor, x: Tensor, spec: _Spec) -> Tensor:
-    xo = _opmath(x)
-    slope = (
-        spec.activation.derivative(xo)
-        + spec.shape(xo)
-        + _g(xo, spec.K) * spec.shape.derivative(xo)
-    )
-    return (grad.to(slope.dtype) * slope).to(x.dtype)
+    return _chunked(lambda gc, xc, out: _backward_kernel(gc, xc, spec, out), grad, x)
 
 
 class _GAAFFunction(torch.autograd.Function):

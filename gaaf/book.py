@@ -61,11 +61,14 @@ def run_chapter(
     notebook: Path | str,
     output_dir: Path | str,
     profile: str = "default",
+    cell_timeout: int = 1800,
     **parameters: object,
 ) -> tuple[Path, float]:
     """Execute a chapter through papermill; returns the executed notebook and seconds.
 
     The chapter runs with its own folder as working directory, as in the book build.
+    A cell that runs longer than ``cell_timeout`` seconds fails the run (and with a
+    timeout set, a kernel message lost on the way costs seconds, not a hang).
     """
     import papermill
 
@@ -79,5 +82,6 @@ def run_chapter(
         parameters={"profile": profile, **parameters},
         cwd=str(notebook.parent),
         progress_bar=False,
+        execution_timeout=cell_timeout,
     )
     return output, time.perf_counter() - start

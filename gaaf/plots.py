@@ -24,6 +24,7 @@ from gaaf.activations import (
 )
 
 __all__ = [
+    "cost_figure",
     "explorer",
     "explorer_figure",
     "explorer_static",
@@ -201,7 +202,6 @@ def explorer_static() -> Figure:
 def explorer():  # pragma: no cover - needs a live kernel to be useful
     """An ipywidgets explorer of K and the shape parameters, drawing :func:`explorer_figure`."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     style = {"description_width": "11em"}
     layout = widgets.Layout(width="32em")
@@ -234,11 +234,50 @@ def explorer():  # pragma: no cover - needs a live kernel to be useful
     for w in controls.values():
         w.style, w.layout = style, layout
 
-    def draw(**values: float) -> None:
-        fig = explorer_figure(**values)
-        display(fig)
+    output = widgets.Output()
+
+    def draw(_change: object = None) -> None:
+        # the figure goes into the output widget as data (not by capturing display
+        # calls inside `with output:`, whose message routing intermittently hung
+        # headless executions of the book)
+        fig = explorer_figure(**{name: w.value for name, w in controls.items()})
+        output.outputs = ()
+        output.append_display_data(fig)
         plt.close(fig)
 
-    return widgets.VBox(
-        [*controls.values(), widgets.interactive_output(draw, controls)]
+    for w in controls.values():
+        w.observe(draw, names="value")
+    draw()
+    return widgets.VBox([*controls.values(), output])
+
+
+def cost_figure(record: dict) -> Figure:
+    """Forward + backward time relative to tanh, per variant and size (a bench record)."""
+    rows = [r for r in record["activations"] if r["dtype"] == "float32"]
+    sizes = sorted({r["elements"] for r in rows})
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
+    width = 0.8 / len(sizes)
+    for i, n in enumerate(sizes):
+        ratios = [
+            next(r["vs_tanh"] for r in rows if r["elements"] == n and r["variant"] == v)
+            for v in variants
+        ]
+        ax.barh(
+            [j + i * width for j in range(len(variants))],
+            ratios,
+            height=width,
+            label=f"{n:,} elements",
+        )
+    ax.set_yticks(
+        [j + width * (len(sizes) - 1) / 2 for j in range(len(variants))], variants
     )
+    ax.invert_yaxis()
+    ax.axvline(1.0, c="gray", ls=":")
+    ax.set(
+        xscale="log",
+        xlabel="forward + backward time / torch.tanh's (same run)",
+        title=f"float32 on {record['provenance']['device']}",
+    )
+    ax.legend(fontsize=8)
+    return fig

@@ -407,3 +407,48 @@ def test_modules_survive_deepcopy_and_pickle():
     for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         assert torch.equal(clone(x), net(x))
         assert repr(clone) == repr(net)
+
+
+def test_float32_kernels_compute_tanh_and_its_slope_accurately():
+    # float32 kernels compute tanh and tanh' from sigmoids (faster on CPUs); compare
+    # with float64 torch.tanh, saturation included
+    from gaaf.activations import _fast_tanh, _tanh_derivative
+
+    x64 = torch.linspace(-20, 20, 400_001, dtype=torch.float64)
+    x32 = x64.float()
+    exact = torch.tanh(x32.double())
+    assert (_fast_tanh(x32).double() - exact).abs().max() < 2e-7
+    slope = torch.cosh(x32.double()).pow(-2)  # 1 - tanh^2, accurate in saturation
+    relative = (_tanh_derivative(x32).double() - slope).abs() / slope
+    assert relative.max() < 1e-5  # also where tanh(x) rounds to +-1 in float32
+
+
+def test_large_tensors_are_processed_in_chunks_with_the_same_result():
+    from gaaf import activations
+
+    n = 3 * activations._CHUNK + 12_345
+    x = (torch.randn(2, n // 2) * 4).t()  # non-contiguous, larger than a chunk
+    pieces = torch.cat([gaaf_tanh(p) for p in x.reshape(-1).split(10_000)])
+    # (equal up to the last bit that vectorized and scalar loop tails may round apart)
+    torch.testing.assert_close(gaaf_tanh(x).reshape(-1), pieces, rtol=1e-6, atol=1e-7)
+    grad = slope_of(gaaf_tanh, x).reshape(-1)
+    small = torch.cat([slope_of(gaaf_tanh, p) for p in x.reshape(-1).split(10_000)])
+    torch.testing.assert_close(grad, small, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_path_also_saves_only_the_input():
+    torch._dynamo.reset()
+    x = torch.randn(64, 128, requires_grad=True)
+    saved = saved_tensors(torch.compile(gaaf_tanh), x)
+    assert sum(t.numel() for t in saved) == x.numel()
+
+
+@pytest.mark.parametrize(
+    "shape", [GaussianBump(2.0, 0.5), ShiftedSigmoid(4.0, 1.0, 0.7)]
+)
+def test_shape_functions_are_autograd_safe_and_their_derivatives_right(shape):
+    x = torch.linspace(-6, 6, 1001, dtype=torch.float64)
+    torch.testing.assert_close(slope_of(shape, x), shape.derivative(x))
+    value, slope = shape.value_and_slope(x)
+    torch.testing.assert_close(value, shape(x))
+    torch.testing.assert_close(slope, shape.derivative(x))

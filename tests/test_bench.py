@@ -1,0 +1,63 @@
+"""The benchmarks run, record what they measured, and the appendix helpers read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from gaaf import bench, plots
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_activation_benchmark_records_times_and_saved_memory(tmp_path):
+    torch._dynamo.reset()
+    record = bench.activations(
+        torch.device("cpu"), (20_000,), warmup=1, repeats=2, out=tmp_path
+    )
+    assert bench.load_results(tmp_path)["activations-cpu"] == record
+    rows = {r["variant"]: r for r in record["activations"]}
+    assert rows["tanh"]["vs_plain"] == 1.0 and rows["relu"]["vs_plain"] == 1.0
+    for name in (
+        "GAAF-tanh (eager, default)",
+        "GAAF-ReLU (eager, default)",
+        "GAAF-tanh, compiled",
+        "GAAF-ReLU, compiled",
+    ):
+        assert rows[name]["saved_x_input"] == 1.0  # the input itself, every path
+        assert rows[name]["median_ms"] > 0
+    assert rows["naive GAAF-tanh (paper's formula)"]["saved_x_input"] >= 4
+    assert [r["variant"] for r in record["mlp_step"]] == ["base", "dropout", "gaaf"]
+    assert record["provenance"]["device"].startswith("cpu")
+    headers, table = bench.activation_summary(record)
+    assert len(table) == len(record["activations"]) and len(headers) == len(table[0])
+    assert bench.find(record, "tanh", 20_000)["variant"] == "tanh"
+    with pytest.raises(KeyError):
+        bench.find(record, "tanh", 123)
+    assert len(plots.cost_figure(record).axes[0].patches) == len(rows)
+
+
+def test_loader_benchmark_compares_both_pipelines(tmp_path):
+    record = bench.loader(
+        torch.device("cpu"),
+        (16,),
+        workers=(0,),
+        repeats=1,
+        root=ROOT / "data",
+        out=tmp_path,
+    )
+    assert set(record["median_seconds"]) == {
+        "gaaf tensors",
+        "torchvision DataLoader, 0 workers",
+    }
+    assert record["vs_gaaf"]["gaaf tensors"] == 1.0
+    assert (tmp_path / "loader-cpu-widths-16.json").exists()
+
+
+def test_recorded_results_are_in_the_repository():
+    results = bench.load_results(ROOT / "benchmarks" / "results")
+    assert (
+        "activations-cpu" in results and "loader-cpu-widths-1024-1024-1024" in results
+    )
