@@ -372,9 +372,11 @@ def _chunked(kernel: Callable[..., Tensor], *tensors: Tensor) -> Tensor:
 
 
 def _shape_value_and_slope(shape: Shape, x: Tensor) -> tuple[Tensor, Tensor]:
-    if hasattr(shape, "value_and_slope"):
+    """New tensors ``(s(x), s'(x))``; the kernels update the first in place."""
+    if isinstance(shape, (GaussianBump, ShiftedSigmoid)):
         return shape.value_and_slope(x)
-    return shape(x), shape.derivative(x)
+    # a user's shape may return a view of x or of its own state: copy it
+    return shape(x).clone(), shape.derivative(x)
 
 
 def _forward_kernel(x: Tensor, spec: _Spec, out: Tensor | None) -> Tensor:

@@ -363,6 +363,22 @@ def test_custom_shape_object_is_accepted():
     torch.testing.assert_close(slope, torch.sigmoid(x) * (1 - torch.sigmoid(x)) + 0.5)
 
 
+def test_a_custom_shape_that_returns_its_input_cannot_corrupt_it():
+    class Identity:
+        peak = 1.0
+
+        def __call__(self, x):
+            return x
+
+        def derivative(self, x):
+            return torch.ones_like(x)
+
+    x = torch.linspace(-1, 1, 11, requires_grad=True)
+    kept = x.detach().clone()
+    gaaf(x, "tanh", Identity(), K=10.0).sum().backward()
+    assert torch.equal(x.detach(), kept)
+
+
 def test_readable_repr():
     assert repr(GAAFTanh()) == "GAAFTanh(K=10000, c=3.4, height=1)"
     assert repr(GAAFReLU()) == "GAAFReLU(K=10000, slope=5.9, shift=2.8, height=1)"
