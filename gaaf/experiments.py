@@ -31,6 +31,7 @@ from gaaf.data import DATASETS, load
 from gaaf.io import atomic_write_json
 from gaaf.models import ACTIVATION_NAMES
 from gaaf.params import by_profile, resolve_device
+from gaaf.probes import GradientFlow, probe
 
 __all__ = [
     "CNN_VARIANTS",
@@ -39,13 +40,17 @@ __all__ = [
     "aggregate",
     "cnn_config",
     "load_record",
+    "mnist_benchmark",
     "mnist_config",
+    "mnist_sensitivity",
     "record_path",
     "run",
     "seeds",
 ]
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
+"""2: MLP records carry ``probes`` (gradient flow while training, and the trained
+network's weights, unit correlations and net inputs on the test set)."""
 
 
 @dataclass(frozen=True)
@@ -273,6 +278,38 @@ def mnist_config(
     return ExperimentConfig(**{**scale, **MNIST_VARIANTS[variant], **overrides})
 
 
+def mnist_benchmark(
+    profile: str, variants: Sequence[str] = tuple(MNIST_VARIANTS)
+) -> list[ExperimentConfig]:
+    """The paper's MNIST table at ``profile``: each variant, each seed of the profile."""
+    return [mnist_config(profile, v, seed=s) for v in variants for s in seeds(profile)]
+
+
+SENSITIVITY_LRS = (0.01, 0.001)
+SENSITIVITY_DROPOUT = (0.5, 0.25)
+SENSITIVITY_WIDTH = 256
+
+
+def mnist_sensitivity(profile: str) -> list[ExperimentConfig]:
+    """The unstated hyperparameters, varied (at reduced width and seeds).
+
+    Three hidden layers of 256 units (full and default profiles; 1024 is the main
+    benchmark's width, so width is varied too), learning rates 0.01 and 0.001, and for
+    each: base, GAAF, and dropout with hidden rates 0.5 and 0.25 (input 0.2). One seed.
+    """
+    reduced = {"widths": (SENSITIVITY_WIDTH,) * 3}
+    width = by_profile(profile, smoke={}, default=reduced, full=reduced)
+    configs = []
+    for lr in SENSITIVITY_LRS:
+        for variant, extra in (
+            ("base", {}),
+            ("gaaf", {}),
+            *(("dropout", {"dropout_hidden": p}) for p in SENSITIVITY_DROPOUT),
+        ):
+            configs.append(mnist_config(profile, variant, lr=lr, **width, **extra))
+    return configs
+
+
 def cnn_config(
     dataset: str, profile: str, variant: str = "base", **overrides: Any
 ) -> ExperimentConfig:
@@ -337,6 +374,11 @@ def load_record(path: Path | str) -> dict[str, Any]:
         ) from None
     if not record.get("complete") or record.get("hash") != config.hash:
         raise ValueError(f"record {path} is incomplete or does not match its config")
+    if record.get("format") != RECORD_FORMAT:
+        raise ValueError(
+            f"record {path} has format {record.get('format')}, this gaaf reads format "
+            f"{RECORD_FORMAT}; delete the file to rerun it"
+        )
     return record
 
 
@@ -409,7 +451,12 @@ def run(
     start = time.perf_counter()
     data = load(config.dataset, device, root=data_root)
     checkpoint = checkpoint_path(config, results_dir)
-    _, result = train(config, data, checkpoint=checkpoint, progress=progress)
+    hooks = [GradientFlow()] if config.model == "mlp" else []
+    model, result = train(
+        config, data, checkpoint=checkpoint, progress=progress, hooks=hooks
+    )
+    if config.model == "mlp":
+        result["probes"]["test"] = probe(model, data.test.x)
     record = {
         "format": RECORD_FORMAT,
         "complete": True,

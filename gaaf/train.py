@@ -49,8 +49,10 @@ _MAGIC = b"GAAFCKPT1\n"
 class TrainHook(Protocol):
     """What a probe can plug into the loop. Every method is optional.
 
+    ``attach(model)`` runs once, on the freshly built network (before any resume);
     ``after_backward(model, step)`` runs after each backward pass (gradients in place,
-    before the optimizer step); ``state_dict``/``load_state_dict`` carry its state
+    before the optimizer step); ``after_epoch(model, epoch)`` after each epoch's
+    training steps, before validation; ``state_dict``/``load_state_dict`` carry its state
     through checkpoints; ``summary()`` is stored in the run's result under ``name``.
     """
 
@@ -181,6 +183,9 @@ def train(
     if device.type == "cuda":
         torch.cuda.manual_seed_all(config.seed)
     model = build_model(config).to(device)
+    for hook in hooks:
+        if hasattr(hook, "attach"):
+            hook.attach(model)
     optimizer = _optimizer(config, model)
     scheduler = _scheduler(config, optimizer)
     shuffle = torch.Generator().manual_seed(config.seed)
@@ -239,10 +244,13 @@ def train(
             optimizer.step()
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
+        epoch = len(history) + 1
+        for hook in hooks:
+            if hasattr(hook, "after_epoch"):
+                hook.after_epoch(model, epoch)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         val = evaluate(model, data.val)
-        epoch = len(history) + 1
         elapsed += time.perf_counter() - start
         history.append(
             {

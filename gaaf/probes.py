@@ -1,0 +1,272 @@
+"""Probes of a tanh MLP: what the dropout-analysis chapters measure.
+
+Layers are numbered from the bottom: hidden layer 1 takes the image. For hidden layer
+``k`` of an :class:`~gaaf.models.MLP`:
+
+* the **net input** ``z`` is the input of its activation (``linears[k-1]`` applied to
+  the layer below, after batch norm if any), and the unit **value** ``h`` is the
+  activation's output (before dropout, which is off in evaluation anyway);
+* its **weights** are ``linears[k-1].weight``, the weights *into* layer ``k``.
+
+:class:`GradientFlow` is a training hook (:func:`gaaf.train.train`): the paper's
+"gradient flow" table, the mean absolute gradient reaching each hidden layer, over all
+training iterations. The other probes look at a trained network on a data split
+(:func:`probe`, stored in every MLP record).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "CORRELATION_EDGES",
+    "NET_INPUT_EDGES",
+    "SATURATION_THRESHOLD",
+    "WEIGHT_EDGES",
+    "GradientFlow",
+    "correlation_summary",
+    "hidden_values",
+    "histogram",
+    "mean_over_epochs",
+    "net_input_summary",
+    "probe",
+    "weight_summary",
+]
+
+SATURATION_THRESHOLD = 2.0
+"""A net input with ``|z| > 2`` is *saturated*: there ``tanh'(z) < 0.071``."""
+
+WEIGHT_EDGES = torch.linspace(-0.4, 0.4, 161, dtype=torch.float64)
+CORRELATION_EDGES = torch.linspace(-1.0, 1.0, 101, dtype=torch.float64)
+NET_INPUT_EDGES = torch.linspace(-10.0, 10.0, 201, dtype=torch.float64)
+"""Fixed bin edges, so histograms of different runs and seeds can be averaged."""
+
+
+def _hidden_layers(model: nn.Module) -> nn.ModuleList:
+    layers = getattr(model, "activations", None)
+    if not isinstance(layers, nn.ModuleList) or not hasattr(model, "linears"):
+        raise ValueError(
+            f"model must be a gaaf.models.MLP (with .linears and .activations), "
+            f"got {type(model).__name__}"
+        )
+    return layers
+
+
+class GradientFlow:
+    """Mean absolute gradient reaching each hidden layer, per epoch and overall.
+
+    For every training iteration and hidden layer it adds up three means over the
+    batch and the layer's units (or weights): ``dz`` = mean |dL/dz| (the gradient that
+    passes through the units' activation, the paper's quantity as we read it), ``dh`` =
+    mean |dL/dh| (arriving at the units' outputs, before the activation's slope) and
+    ``dw`` = mean |dL/dW| (the layer's incoming weights). L is the batch's *mean*
+    cross-entropy, as the optimizer sees it. ``summary()`` gives the per-epoch means and
+    the mean over all iterations.
+    """
+
+    name = "gradient_flow"
+    quantities = ("dz", "dh", "dw")
+
+    def __init__(self) -> None:
+        self.epochs: list[
+            dict[str, list[float]]
+        ] = []  # finished epochs: sums per layer
+        self.counts: list[int] = []
+        self._sums: torch.Tensor | None = None  # (3 quantities, layers), current epoch
+        self._count = 0
+        self._model: nn.Module | None = None
+
+    # -- wiring ----------------------------------------------------------------------
+    def attach(self, model: nn.Module) -> None:
+        """Register the tensor hooks that see dL/dz and dL/dh during backward."""
+        layers = _hidden_layers(model)
+        self._model = model
+        param = next(model.parameters())
+        self._sums = torch.zeros(
+            3, len(layers), dtype=torch.float64, device=param.device
+        )
+        for k, activation in enumerate(layers):
+            activation.register_forward_hook(self._forward_hook(k))
+
+    def _forward_hook(self, k: int):
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor):
+            if not (torch.is_grad_enabled() and module.training):
+                return
+            z = inputs[0]
+            if z.requires_grad:
+                z.register_hook(lambda g: self._add(0, k, g))
+            if output.requires_grad:
+                output.register_hook(lambda g: self._add(1, k, g))
+
+        return hook
+
+    def _add(self, quantity: int, k: int, grad: torch.Tensor) -> None:
+        assert self._sums is not None
+        self._sums[quantity, k] += grad.detach().abs().mean(dtype=torch.float64)
+
+    # -- the TrainHook protocol ----------------------------------------------------------
+    def after_backward(self, model: nn.Module, step: int) -> None:
+        assert self._sums is not None, "GradientFlow.attach(model) was not called"
+        for k, linear in enumerate(model.linears):
+            self._sums[2, k] += linear.weight.grad.abs().mean(dtype=torch.float64)
+        self._count += 1
+
+    def after_epoch(self, model: nn.Module, epoch: int) -> None:
+        assert self._sums is not None
+        sums = self._sums.cpu().tolist()
+        self.epochs.append(dict(zip(self.quantities, sums, strict=True)))
+        self.counts.append(self._count)
+        self._sums.zero_()
+        self._count = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "counts": self.counts}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epochs, self.counts = list(state["epochs"]), list(state["counts"])
+
+    def summary(self) -> dict[str, Any]:
+        """``per_epoch[q][e][k]``: mean of quantity ``q`` in epoch ``e + 1`` at hidden
+        layer ``k + 1``; ``mean[q][k]``: over all iterations; ``iterations``."""
+        total = sum(self.counts)
+        per_epoch = {
+            q: [
+                [s / n for s in epoch[q]]
+                for epoch, n in zip(self.epochs, self.counts, strict=True)
+            ]
+            for q in self.quantities
+        }
+        mean = {
+            q: [
+                sum(epoch[q][k] for epoch in self.epochs) / total if total else None
+                for k in range(len(self.epochs[0][q]) if self.epochs else 0)
+            ]
+            for q in self.quantities
+        }
+        return {"per_epoch": per_epoch, "mean": mean, "iterations": total}
+
+
+def mean_over_epochs(flow: dict[str, Any], quantity: str, epochs: int) -> list[float]:
+    """Mean of ``quantity`` per layer over the first ``epochs`` epochs of a
+    :class:`GradientFlow` summary (epochs have equal numbers of iterations)."""
+    rows = flow["per_epoch"][quantity][:epochs]
+    if len(rows) < epochs:
+        raise ValueError(f"the run has {len(rows)} epochs, fewer than {epochs}")
+    return [sum(col) / len(col) for col in zip(*rows, strict=True)]
+
+
+# --------------------------------------------------------------- trained-network probes
+
+
+@torch.no_grad()
+def hidden_values(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 1000
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Net inputs ``z`` and values ``h`` of every hidden layer on ``x``, in
+    evaluation mode: two lists (bottom layer first) of ``(len(x), width)`` tensors."""
+    layers = _hidden_layers(model)
+    zs: list[list[torch.Tensor]] = [[] for _ in layers]
+    hs: list[list[torch.Tensor]] = [[] for _ in layers]
+
+    def keep(k: int):
+        def hook(module, inputs, output):
+            zs[k].append(inputs[0].detach())
+            hs[k].append(output.detach())
+
+        return hook
+
+    handles = [act.register_forward_hook(keep(k)) for k, act in enumerate(layers)]
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(x), batch_size):
+            model(x[start : start + batch_size])
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [torch.cat(z) for z in zs], [torch.cat(h) for h in hs]
+
+
+def histogram(values: torch.Tensor, edges: torch.Tensor) -> dict[str, Any]:
+    """Counts of ``values`` in the bins between ``edges``, plus those below and above."""
+    v = values.detach().flatten().double().cpu()
+    counts = torch.histogram(v.clamp(edges[0], edges[-1]), bins=edges).hist
+    below, above = int((v < edges[0]).sum()), int((v > edges[-1]).sum())
+    counts[0] -= below
+    counts[-1] -= above
+    return {
+        "edges": edges.tolist(),
+        "counts": counts.long().tolist(),
+        "below": below,
+        "above": above,
+    }
+
+
+def weight_summary(model: nn.Module) -> list[dict[str, Any]]:
+    """Per hidden layer: mean, standard deviation and histogram of its incoming weights."""
+    _hidden_layers(model)
+    rows = []
+    for linear in model.linears:
+        w = linear.weight.detach().double()
+        rows.append(
+            {
+                "mean": w.mean().item(),
+                "std": w.std().item(),
+                "histogram": histogram(w, WEIGHT_EDGES),
+            }
+        )
+    return rows
+
+
+def correlation_summary(h: torch.Tensor) -> dict[str, Any]:
+    """Pearson correlations between every pair of units (columns of ``h``) over the
+    examples (rows). Units whose value is constant over the examples have no
+    correlation and are left out (``constant_units`` counts them). Returns the number of
+    ``pairs``, ``mean_abs`` and ``mean`` of the correlations and their histogram."""
+    h = h.detach().double()
+    centered = h - h.mean(0)
+    norms = centered.norm(dim=0)
+    live = norms > 1e-12 * max(1.0, float(h.abs().max()))
+    centered = centered[:, live] / norms[live]
+    r = centered.T @ centered
+    i, j = torch.triu_indices(len(r), len(r), offset=1, device=r.device)
+    pairs = r[i, j].clamp(-1, 1)
+    return {
+        "pairs": len(pairs),
+        "constant_units": int((~live).sum()),
+        "mean_abs": pairs.abs().mean().item() if len(pairs) else None,
+        "mean": pairs.mean().item() if len(pairs) else None,
+        "histogram": histogram(pairs, CORRELATION_EDGES),
+    }
+
+
+def net_input_summary(
+    z: torch.Tensor, threshold: float = SATURATION_THRESHOLD
+) -> dict[str, Any]:
+    """Of all net inputs in ``z``: the fraction with ``|z| > threshold`` (saturated),
+    mean |z|, mean tanh'(z) (how much gradient the layer lets through) and histogram."""
+    z = z.detach().double()
+    return {
+        "threshold": threshold,
+        "saturated": (z.abs() > threshold).double().mean().item(),
+        "mean_abs": z.abs().mean().item(),
+        "mean_tanh_slope": (1 - torch.tanh(z) ** 2).mean().item(),
+        "histogram": histogram(z, NET_INPUT_EDGES),
+    }
+
+
+def probe(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
+    """Every trained-network probe on inputs ``x`` (the test images, in the records):
+    per hidden layer, bottom first, ``weights``, ``correlations`` of the unit values and
+    ``net_inputs``."""
+    zs, hs = hidden_values(model, x)
+    return {
+        "examples": len(x),
+        "weights": weight_summary(model),
+        "correlations": [correlation_summary(h) for h in hs],
+        "net_inputs": [net_input_summary(z) for z in zs],
+    }
