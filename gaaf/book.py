@@ -46,14 +46,24 @@ def repository(root: Path | str = ".") -> tuple[str, str]:
 
 
 def setup_cell_source(root: Path | str = ".") -> str:
-    """The first code cell of every chapter: installs ``gaaf`` on Colab, nothing elsewhere."""
+    """The first code cell of every chapter. On Colab it clones the repository (so the
+    committed records are reused, and chapters find ``../results`` and ``../data`` as
+    they do locally), installs ``gaaf`` from it and moves into ``book/``; it says when
+    no GPU is attached. Elsewhere it does nothing."""
     url, branch = repository(root)
     return (
         f"{SETUP_MARKER} Elsewhere this does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "gaaf @ git+{url}@{branch}"'
+        "    !test -d /content/gaaf || git clone --quiet --depth 1 "
+        f"--branch {branch} {url} /content/gaaf\n"
+        '    %pip install --quiet "/content/gaaf"\n'
+        "    %cd /content/gaaf/book\n"
+        "    import torch\n"
+        "\n"
+        "    if not torch.cuda.is_available():\n"
+        '        print("No GPU: Runtime > Change runtime type > GPU makes full runs fast.")'
     )
 
 

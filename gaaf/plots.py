@@ -22,17 +22,31 @@ from gaaf.activations import (
     gaaf,
     gradient_acceleration,
 )
+from gaaf.dropout import (
+    XAVIER_STD_1024,
+    SlopeGains,
+    monte_carlo_slope,
+    net_input_moments,
+    representative_unit,
+    saturation_gain_limit,
+    tanh_slope,
+)
 
 __all__ = [
     "cost_figure",
+    "dropout_explorer",
+    "dropout_explorer_figure",
+    "dropout_explorer_static",
     "explorer",
     "explorer_figure",
     "explorer_static",
     "gaaf_vs_plain_figure",
     "markdown_table",
+    "net_input_figure",
     "sawtooth_figure",
     "shapes_figure",
     "slope",
+    "slope_gain_figure",
 ]
 
 
@@ -281,3 +295,244 @@ def cost_figure(record: dict) -> Figure:
     )
     ax.legend(fontsize=8)
     return fig
+
+
+# ------------------------------------------------------------- dropout's variance
+
+
+def net_input_figure(
+    samples: dict[str, Tensor], moments: dict[str, tuple[float, float]], title: str
+) -> Figure:
+    """Histograms of sampled net inputs beside the Gaussians with the given moments.
+
+    ``samples``: label -> sampled ``z`` (1-D); ``moments``: label -> ``(mean, var)``
+    from the formulas, same labels. The legend gives both, formula and sample.
+    """
+    fig, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+    for i, (label, z) in enumerate(samples.items()):
+        z = z.detach().double().cpu()
+        mean, var = moments[label]
+        ax.hist(z, bins=80, density=True, alpha=0.35, color=f"C{i}")
+        grid = _grid(mean - 4.5 * var**0.5, mean + 4.5 * var**0.5, 401)
+        gauss = torch.exp(-0.5 * (grid - mean) ** 2 / var) / (2 * torch.pi * var) ** 0.5
+        ax.plot(
+            grid,
+            gauss,
+            c=f"C{i}",
+            label=(
+                f"{label}: mean {mean:.3f} (sampled {z.mean():.3f}), "
+                f"var {var:.3f} (sampled {z.var():.3f})"
+            ),
+        )
+    ax.set(title=title, xlabel="net input z", ylabel="density")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def slope_gain_figure(
+    curves: Sequence[SlopeGains], markers: Sequence[SlopeGains] = ()
+) -> Figure:
+    """``E[tanh'(z)]`` and its gain over ``tanh'(z0)`` against ``z0``, one colour per rate.
+
+    Curves: the Gaussian approximation (``curves``); markers with error bars: Monte
+    Carlo over real masks (``markers``, matched to curves by ``p``). Left: the slope on a
+    linear scale; middle: the same on a log scale; right: the gain, log scale, with its
+    far-saturation limit ``exp(2 sigma^2)`` dotted.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
+    z_ref = curves[0].z0
+    for ax in axes[:2]:
+        ax.plot(z_ref, tanh_slope(z_ref), c="k", ls="--", label="tanh'(z0), no dropout")
+    axes[2].axhline(1.0, c="k", ls="--", lw=1)
+    for i, c in enumerate(curves):
+        color = f"C{i}"
+        for ax in axes[:2]:
+            ax.plot(c.z0, c.expected, c=color, label=f"p = {c.p:g}, Gaussian approx.")
+        axes[2].plot(c.z0, c.gain, c=color, label=f"p = {c.p:g}")
+        axes[2].axhline(
+            saturation_gain_limit(c.sigma[-1]).item(), c=color, ls=":", lw=1
+        )
+        for m in markers:
+            if m.p != c.p or m.mc is None:
+                continue
+            for ax in axes[:2]:
+                ax.errorbar(
+                    m.z0.numpy(),
+                    m.mc.numpy(),
+                    yerr=2 * m.mc_stderr.numpy(),
+                    fmt="o",
+                    ms=4,
+                    c=color,
+                    capsize=2,
+                )
+            axes[2].errorbar(
+                m.z0.numpy(),
+                m.mc_gain.numpy(),
+                yerr=(2 * m.mc_stderr / m.plain).numpy(),
+                fmt="o",
+                ms=4,
+                c=color,
+                capsize=2,
+            )
+    axes[0].set(
+        title="expected slope under dropout", xlabel="dropout-free net input z0"
+    )
+    axes[0].set_ylabel("E[tanh'(z)]")
+    axes[1].set(title="the same, log scale", xlabel="z0", yscale="log")
+    axes[2].set(
+        title="gain E[tanh'(z)] / tanh'(z0); dotted: $e^{2\\sigma^2}$",
+        xlabel="z0",
+        yscale="log",
+    )
+    axes[0].legend(fontsize=7)
+    axes[2].legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _z_on_slope(
+    ax, z: Tensor, z0: float, label: str, color: str, lo: float, hi: float
+) -> None:
+    """A histogram of sampled ``z`` (step outline) on ``ax``; ``z0`` marked."""
+    ax.hist(
+        z.double().cpu().clamp(lo, hi),
+        bins=80,
+        range=(lo, hi),
+        density=True,
+        histtype="step",
+        color=color,
+        label=label,
+    )
+    ax.axvline(z0, c=color, ls=":", lw=1)
+
+
+def _slope_backdrop(ax, lo: float, hi: float):
+    """``tanh'`` on a twin axis of ``ax`` over ``[lo, hi]`` (filled, grey)."""
+    twin = ax.twinx()
+    grid = _grid(lo, hi, 801)
+    twin.fill_between(grid, tanh_slope(grid), color="gray", alpha=0.15, lw=0)
+    twin.set(ylim=(0, 1.05), ylabel="tanh'(z) (grey)")
+    ax.set_zorder(twin.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    return twin
+
+
+def dropout_explorer_figure(
+    p: float = 0.5,
+    weight_std: float = XAVIER_STD_1024,
+    z0: float = 3.0,
+    draws: int = 20_000,
+    fan_in: int = 1024,
+    input_std: float = 1.0,
+    seed: int = 0,
+) -> Figure:
+    """What the dropout explorer draws: the net input of a representative unit under
+    (inverted) dropout, sampled with real masks, over ``tanh'`` (grey); the title gives
+    the expected slope with dropout and the slope without it."""
+    generator = torch.Generator().manual_seed(seed)
+    w, x = representative_unit(z0, fan_in, weight_std, generator, input_std)
+    result = monte_carlo_slope(w, x, p, draws, generator)
+    sigma = net_input_moments(w, x, p)[1].sqrt().item()
+    lo, hi = min(-1.0, z0 - 4 * sigma), max(1.0, z0 + 4 * sigma)
+    lo, hi = min(lo, -hi / 4), max(hi, -lo / 4)
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
+    _slope_backdrop(ax, lo, hi)
+    _z_on_slope(ax, result.z, z0, f"z under dropout, p = {p:g}", "C0", lo, hi)
+    ax.set(xlabel="net input z", ylabel="density of z", xlim=(lo, hi))
+    plain = tanh_slope(torch.tensor(float(z0), dtype=torch.float64)).item()
+    title = (
+        f"z0 = {z0:g}, weight std {weight_std:.3g}, p = {p:g} (sigma = {sigma:.2f}): "
+        f"E[tanh'(z)] = {result.slope:.3g} with dropout, {plain:.3g} without "
+        f"(x{result.slope / plain:.3g})"
+    )
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def dropout_explorer_static(
+    draws: int = 20_000, fan_in: int = 1024, input_std: float = 1.0, seed: int = 0
+) -> Figure:
+    """The dropout explorer's story for a page without a kernel: around ``p = 0.5``,
+    Xavier weights and ``z0 = 3``, each knob varied in turn; the legend gives the
+    expected slope with dropout (Monte Carlo) and the gain over ``tanh'(z0)``."""
+    base = {"p": 0.5, "weight_std": XAVIER_STD_1024, "z0": 3.0}
+    knobs = {
+        "p": (0.2, 0.5, 0.8),
+        "weight_std": (XAVIER_STD_1024, 0.05, 0.07),
+        "z0": (0.0, 1.5, 3.0),
+    }
+    titles = {
+        "p": "the dropout rate p (weight std 0.031, z0 = 3)",
+        "weight_std": "the weight std (p = 0.5, z0 = 3)",
+        "z0": "the net input z0 (p = 0.5, weight std 0.031)",
+    }
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), layout="constrained")
+    lo, hi = -3.0, 9.0
+    for ax, (knob, values) in zip(axes, knobs.items(), strict=True):
+        _slope_backdrop(ax, lo, hi)
+        for i, value in enumerate(values):
+            setting = {**base, knob: value}
+            generator = torch.Generator().manual_seed(seed)
+            w, x = representative_unit(
+                setting["z0"], fan_in, setting["weight_std"], generator, input_std
+            )
+            result = monte_carlo_slope(w, x, setting["p"], draws, generator)
+            plain = tanh_slope(torch.tensor(setting["z0"], dtype=torch.float64)).item()
+            label = (
+                f"{knob.replace('_', ' ')} = {value:.3g}: E[tanh'] = {result.slope:.3g} "
+                f"(x{result.slope / plain:.2g})"
+            )
+            _z_on_slope(ax, result.z, setting["z0"], label, f"C{i}", lo, hi)
+        ax.set(title=titles[knob], xlabel="net input z", xlim=(lo, hi))
+        ax.legend(fontsize=7, loc="upper right")
+    axes[0].set_ylabel("density of z")
+    return fig
+
+
+def dropout_explorer(
+    draws: int = 20_000, fan_in: int = 1024, input_std: float = 1.0, seed: int = 0
+):  # pragma: no cover - needs a live kernel to be useful
+    """An ipywidgets explorer of the dropout rate, the weight std and the net input,
+    drawing :func:`dropout_explorer_figure` (the other arguments are passed on)."""
+    import ipywidgets as widgets
+
+    style = {"description_width": "11em"}
+    layout = widgets.Layout(width="32em")
+    controls = {
+        "p": widgets.FloatSlider(
+            value=0.5, min=0.0, max=0.9, step=0.05, description="dropout rate p"
+        ),
+        "weight_std": widgets.FloatLogSlider(
+            value=XAVIER_STD_1024,
+            base=10,
+            min=-2,
+            max=-0.7,
+            step=0.01,
+            description="weight std",
+        ),
+        "z0": widgets.FloatSlider(
+            value=3.0, min=-6.0, max=6.0, step=0.1, description="net input z0"
+        ),
+    }
+    for w in controls.values():
+        w.style, w.layout = style, layout
+
+    output = widgets.Output()
+
+    def draw(_change: object = None) -> None:
+        # the figure goes into the output widget as data, as in explorer() (capturing
+        # display calls inside `with output:` intermittently hung headless runs)
+        fig = dropout_explorer_figure(
+            **{name: w.value for name, w in controls.items()},
+            draws=draws,
+            fan_in=fan_in,
+            input_std=input_std,
+            seed=seed,
+        )
+        output.outputs = ()
+        output.append_display_data(fig)
+        plt.close(fig)
+
+    for w in controls.values():
+        w.observe(draw, names="value")
+    draw()
+    return widgets.VBox([*controls.values(), output])

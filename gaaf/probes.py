@@ -194,6 +194,7 @@ def hidden_values(
 def histogram(values: torch.Tensor, edges: torch.Tensor) -> dict[str, Any]:
     """Counts of ``values`` in the bins between ``edges``, plus those below and above."""
     v = values.detach().flatten().double().cpu()
+    edges = edges.double().cpu()
     counts = torch.histogram(v.clamp(edges[0], edges[-1]), bins=edges).hist
     below, above = int((v < edges[0]).sum()), int((v > edges[-1]).sum())
     counts[0] -= below

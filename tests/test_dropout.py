@@ -1,0 +1,256 @@
+"""Dropout's variance argument: moments of the net input, expected slopes, figures."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from numpy.polynomial.hermite_e import hermegauss
+from scipy.integrate import quad
+
+from gaaf import plots
+from gaaf.dropout import (
+    XAVIER_STD_1024,
+    expected_slope,
+    monte_carlo_slope,
+    net_input_moments,
+    representative_unit,
+    saturation_gain_limit,
+    slope_gains,
+    tanh_slope,
+)
+
+
+def generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# ----------------------------------------------------------------------- moments
+
+
+def enumerated_moments(w, x, p, inverted):
+    """Mean and variance of z over all 2**n masks, weighted by their probabilities."""
+    n = len(w)
+    scale = 1.0 / (1.0 - p) if inverted else 1.0
+    mean = second = 0.0
+    for mask in itertools.product((0, 1), repeat=n):
+        prob = math.prod((1.0 - p) if d else p for d in mask)
+        z = sum(wi * d * xi * scale for wi, d, xi in zip(w, mask, x, strict=True))
+        mean += prob * z
+        second += prob * z * z
+    return mean, second - mean * mean
+
+
+@pytest.mark.parametrize("inverted", [True, False])
+@pytest.mark.parametrize("p", [0.0, 0.2, 0.5, 0.7])
+def test_moments_equal_the_enumeration_of_all_masks(p, inverted):
+    g = generator(1)
+    w = torch.randn(7, generator=g, dtype=torch.float64)
+    x = torch.tanh(torch.randn(7, generator=g, dtype=torch.float64))
+    mean, var = net_input_moments(w, x, p, inverted=inverted)
+    exact_mean, exact_var = enumerated_moments(w.tolist(), x.tolist(), p, inverted)
+    assert mean.item() == pytest.approx(exact_mean, rel=1e-12, abs=1e-14)
+    assert var.item() == pytest.approx(exact_var, rel=1e-10, abs=1e-14)
+
+
+def test_moments_closed_form_and_broadcasting():
+    w = torch.tensor([[1.0, 2.0], [0.5, -1.0]], dtype=torch.float64)
+    x = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    mean, var = net_input_moments(w, x, 0.5, inverted=False)
+    assert mean.tolist() == [1.5, -0.25]  # (1-p) sum w x
+    assert var.tolist() == [1.25, 0.3125]  # p (1-p) sum w^2 x^2
+    mean, var = net_input_moments(w, x, 0.5)
+    assert mean.tolist() == [3.0, -0.5]  # sum w x
+    assert var.tolist() == [5.0, 1.25]  # p/(1-p) sum w^2 x^2
+
+
+@pytest.mark.parametrize("inverted", [True, False])
+def test_monte_carlo_moments_agree_within_sampling_error(inverted):
+    w, x = representative_unit(2.0, 256, 0.06, generator(2))
+    draws = 20_000
+    result = monte_carlo_slope(w, x, 0.5, draws, generator(3), inverted=inverted)
+    mean, var = (v.item() for v in net_input_moments(w, x, 0.5, inverted=inverted))
+    assert result.z.shape == (draws,)
+    assert abs(result.z.mean().item() - mean) < 4 * math.sqrt(var / draws)
+    # the sample variance of a near-Gaussian sum has standard error var sqrt(2/n)
+    assert abs(result.z.var().item() - var) < 4 * var * math.sqrt(2 / draws)
+    assert result.slope == pytest.approx(tanh_slope(result.z).mean().item())
+    assert 0 < result.stderr < 0.01
+
+
+def test_no_dropout_means_no_noise():
+    w, x = representative_unit(1.5, 64, 0.05, generator())
+    result = monte_carlo_slope(w, x, 0.0, 10, generator())
+    torch.testing.assert_close(result.z, torch.full((10,), 1.5, dtype=torch.float64))
+    assert net_input_moments(w, x, 0.0)[1].item() == 0.0
+
+
+# ----------------------------------------------------------- the expected slope
+
+
+def test_expected_slope_without_noise_is_the_plain_slope():
+    z0 = torch.linspace(-8, 8, 33, dtype=torch.float64)
+    torch.testing.assert_close(expected_slope(z0, 0.0), tanh_slope(z0))
+    # second order in sigma: E = tanh'(z0) + sigma^2/2 tanh'''(z0) + O(sigma^4)
+    t = torch.tanh(z0)
+    third = -2 * (1 - t**2) * (1 - 3 * t**2)
+    torch.testing.assert_close(
+        expected_slope(z0, 1e-3), tanh_slope(z0) + 0.5e-6 * third, rtol=1e-9, atol=1e-15
+    )
+
+
+def test_expected_slope_is_symmetric_and_broadcasts():
+    z0 = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64)
+    sigma = torch.tensor([0.0, 0.3, 0.6, 2.0], dtype=torch.float64)
+    e = expected_slope(z0, sigma)
+    assert e.shape == (3, 4) and e.dtype == torch.float64
+    torch.testing.assert_close(expected_slope(-z0, sigma), e, rtol=1e-12, atol=0)
+    assert expected_slope(2.0, 0.5).shape == ()
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.6, 1.0])
+def test_expected_slope_agrees_with_gauss_hermite(sigma):
+    nodes, weights = hermegauss(150)
+    for z0 in (0.0, 1.0, 2.5, 5.0, 9.0):
+        reference = (weights / np.cosh(z0 + sigma * nodes) ** 2).sum()
+        reference /= math.sqrt(2 * math.pi)
+        assert expected_slope(z0, sigma).item() == pytest.approx(reference, rel=1e-11)
+
+
+def test_expected_slope_agrees_with_adaptive_quadrature_for_large_noise():
+    sigma = 5.0
+    for z0 in (0.0, 4.0, 15.0):
+
+        def density(z, z0=z0):
+            return math.exp(-0.5 * ((z - z0) / sigma) ** 2) / math.cosh(z) ** 2
+
+        points = sorted({0.0, z0})
+        reference, _ = quad(density, -60, z0 + 60, points=points, epsrel=1e-12)
+        reference /= sigma * math.sqrt(2 * math.pi)
+        assert expected_slope(z0, sigma).item() == pytest.approx(reference, rel=1e-10)
+
+
+def test_expected_slope_closed_form_limits():
+    # very wide noise: tanh' integrates to 2, so E -> 2 * (normal density at z0)
+    for z0 in (0.0, 20.0):
+        wide = expected_slope(z0, 50.0).item()
+        density = math.exp(-0.5 * (z0 / 50) ** 2) / (50 * math.sqrt(2 * math.pi))
+        assert wide == pytest.approx(2 * density, rel=1e-3)
+    # far in saturation the gain tends to exp(2 sigma^2) (Gaussian moment generation)
+    for sigma in (0.3, 0.6):
+        gain = expected_slope(20.0, sigma) / tanh_slope(torch.tensor(20.0).double())
+        assert gain.item() == pytest.approx(math.exp(2 * sigma**2), rel=1e-8)
+        assert saturation_gain_limit(sigma).item() == pytest.approx(
+            math.exp(2 * sigma**2)
+        )
+
+
+def test_gain_is_bounded_above_and_below_one_at_the_centre():
+    z0 = torch.linspace(0, 12, 121, dtype=torch.float64)
+    for sigma in (0.3, 0.6, 1.0):
+        gain = expected_slope(z0, sigma) / tanh_slope(z0)
+        bound = (1 + torch.exp(-2 * z0)) ** 2 * saturation_gain_limit(sigma)
+        assert (gain <= bound * (1 + 1e-12)).all()
+        assert gain[0] < 1  # the noise lowers the slope of a unit at 0
+        assert (gain[z0 >= 2] > 1).all()  # and raises that of a saturated unit
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_gaussian_approximation_matches_real_masks(p):
+    gains = slope_gains([0.0, 2.0, 3.0], p, draws=20_000, seed=4)
+    assert gains.mc is not None and gains.mc_stderr is not None
+    error = (gains.mc - gains.expected).abs()
+    assert (error < 4 * gains.mc_stderr + 0.01 * gains.expected).all(), (
+        gains.mc,
+        gains.expected,
+    )
+    assert gains.gain[0] < 1 < gains.gain[1] < gains.gain[2]
+    assert (gains.mc_gain[1:] > 1).all()
+
+
+# -------------------------------------------------------- the representative unit
+
+
+def test_representative_unit():
+    w, x = representative_unit(3.0, 1024, XAVIER_STD_1024, generator(5))
+    assert w.shape == x.shape == (1024,) and w.dtype == torch.float64
+    assert (w @ x).item() == pytest.approx(3.0, abs=1e-12)
+    assert x.abs().max() < 1
+    assert w.std().item() == pytest.approx(XAVIER_STD_1024, rel=0.1)
+    w0, x0 = representative_unit(0.0, 1024, XAVIER_STD_1024, generator(5))
+    torch.testing.assert_close(x, x0)  # same seed, same inputs
+    # the weights moved only along x
+    torch.testing.assert_close(w - w0, (w - w0) @ x / (x @ x) * x)
+
+
+def test_slope_gains_sigma_matches_the_formula():
+    gains = slope_gains([0.0, 1.0], 0.5, fan_in=1024, weight_std=0.05)
+    assert gains.mc is None and gains.mc_gain is None
+    # sigma^2 ~ p/(1-p) * fan_in * std^2 * E[tanh(u)^2], E[tanh(u)^2] = 0.394 for N(0, 1)
+    assert gains.sigma[0].item() == pytest.approx(
+        math.sqrt(1024 * 0.05**2 * 0.394), rel=0.1
+    )
+    torch.testing.assert_close(gains.plain, tanh_slope(gains.z0))
+    torch.testing.assert_close(gains.gain, gains.expected / gains.plain)
+
+
+# ------------------------------------------------------------- bad parameters
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda w, x: net_input_moments(w, x, 1.0), "p"),
+        (lambda w, x: net_input_moments(w, x, -0.1), "p"),
+        (lambda w, x: net_input_moments(w, x, float("nan")), "p"),
+        (lambda w, x: net_input_moments(w, x, "0.5"), "p"),
+        (lambda w, x: net_input_moments(w, x[:3], 0.5), "w and x"),
+        (lambda w, x: monte_carlo_slope(w, x, 0.5, 0), "draws"),
+        (lambda w, x: monte_carlo_slope(w, x, 0.5, 2.5), "draws"),
+        (lambda w, x: monte_carlo_slope(w[None], x[None], 0.5, 10), "w and x"),
+        (lambda w, x: expected_slope(1.0, -0.5), "sigma"),
+        (lambda w, x: expected_slope(float("inf"), 0.5), "z0"),
+        (lambda w, x: expected_slope("a", 0.5), "z0"),
+        (lambda w, x: representative_unit(1.0, 0), "fan_in"),
+        (lambda w, x: representative_unit(1.0, 8, 0.0), "weight_std"),
+        (lambda w, x: representative_unit(1.0, 8, 0.1, input_std=-1.0), "input_std"),
+        (lambda w, x: representative_unit(float("nan")), "z0"),
+        (lambda w, x: slope_gains([1.0], 0.5, seed=-1), "seed"),
+    ],
+)
+def test_bad_parameters_raise_one_clear_error(call, name):
+    w, x = representative_unit(1.0, 8, 0.1, generator())
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call(w, x)
+
+
+# -------------------------------------------------------------------- figures
+
+
+def test_dropout_figures_have_their_panels_and_finite_curves():
+    w, x = representative_unit(2.0, 128, 0.05, generator())
+    z = monte_carlo_slope(w, x, 0.5, 500, generator()).z
+    moments = {"inverted": tuple(v.item() for v in net_input_moments(w, x, 0.5))}
+    curves = [slope_gains(torch.linspace(0, 4, 9), p) for p in (0.2, 0.5)]
+    markers = [slope_gains([0.0, 2.0], 0.5, draws=200)]
+    for fig, n_axes in [
+        (plots.net_input_figure({"inverted": z}, moments, "z"), 1),
+        (plots.slope_gain_figure(curves, markers), 3),
+        (plots.dropout_explorer_figure(0.5, 0.05, 2.0, draws=500, fan_in=128), 2),
+        (plots.dropout_explorer_static(draws=200, fan_in=128), 6),
+    ]:
+        assert len(fig.axes) == n_axes
+        for ax in fig.axes:
+            assert ax.lines or ax.collections or ax.patches, ax.get_title()
+            assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
+        plots.plt.close(fig)
+
+
+def test_explorer_title_reports_both_slopes():
+    fig = plots.dropout_explorer_figure(0.5, XAVIER_STD_1024, 3.0, draws=2000)
+    title = fig.axes[0].get_title()
+    assert "with dropout" in title and f"{tanh_slope(torch.tensor(3.0)):.3g}" in title
+    plots.plt.close(fig)
