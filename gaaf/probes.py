@@ -59,10 +59,10 @@ class GradientFlow:
     """Mean absolute gradient reaching each hidden layer, per epoch and overall.
 
     For every training iteration and hidden layer it adds up three means over the
-    batch and the layer's units (or weights): ``dz`` = mean |dL/dz| (the gradient that
-    passes through the units' activation, the paper's quantity as we read it), ``dh`` =
-    mean |dL/dh| (arriving at the units' outputs, before the activation's slope) and
-    ``dw`` = mean |dL/dW| (the layer's incoming weights). L is the batch's *mean*
+    batch and the layer's units (or weights): ``dz`` = mean ``|dL/dz|`` (the gradient
+    that passes through the units' activation, the paper's quantity as we read it),
+    ``dh`` = mean ``|dL/dh|`` (arriving at the units' outputs, before the activation's
+    slope) and ``dw`` = mean ``|dL/dW|`` (the layer's incoming weights). L is the batch's *mean*
     cross-entropy, as the optimizer sees it. ``summary()`` gives the per-epoch means and
     the mean over all iterations.
     """
@@ -249,7 +249,7 @@ def net_input_summary(
     z: torch.Tensor, threshold: float = SATURATION_THRESHOLD
 ) -> dict[str, Any]:
     """Of all net inputs in ``z``: the fraction with ``|z| > threshold`` (saturated),
-    mean |z|, mean tanh'(z) (how much gradient the layer lets through) and histogram."""
+    mean ``|z|``, mean ``tanh'(z)`` (how much gradient the layer lets through) and histogram."""
     z = z.detach().double()
     return {
         "threshold": threshold,

@@ -298,7 +298,7 @@ PAPER_GRADIENT_FLOW = {
     "base": [1.07e-04, 1.40e-04, 9.35e-05],
     "dropout": [5.93e-04, 6.52e-04, 5.83e-04],
 }
-"""The paper's mean |gradient| per hidden layer (layer 1 first), over all iterations."""
+"""The paper's mean ``|gradient|`` per hidden layer (layer 1 first), over all iterations."""
 
 PAPER_CNN = {
     "cifar100": {"base": 59.63, "bn": 67.48, "gaaf": 61.29, "bn_gaaf": 69.36},
@@ -411,7 +411,7 @@ def common_settings(records: Sequence[dict[str, Any]]) -> str:
 def gradient_flow_figure(
     groups: dict[str, list[dict[str, Any]]], quantity: str = "dz"
 ) -> Figure:
-    """Mean |gradient| per epoch, one panel per hidden layer, mean over seeds (log)."""
+    """Mean ``|gradient|`` per epoch, one panel per hidden layer, mean over seeds (log)."""
     layers = next(
         len(r[0]["probes"]["gradient_flow"]["mean"][quantity])
         for r in groups.values()
@@ -606,7 +606,7 @@ def gradient_flow_table(
     groups: dict[str, list[dict[str, Any]]], quantity: str = "dz", matched: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """The paper's gradient-flow table with ours: per hidden layer (top first), mean
-    |gradient| per group (mean (std) over seeds), ours with / without dropout and GAAF /
+    ``|gradient|`` per group (mean (std) over seeds), ours with / without dropout and GAAF /
     base as ratios of the means, and the paper's two columns and ratio. ``matched``:
     average over the first epochs every run has, instead of all iterations."""
     epochs = shortest_run(groups) if matched else None
@@ -643,7 +643,7 @@ def gradient_flow_columns(
     groups: dict[str, list[dict[str, Any]]], quantity: str = "dz"
 ) -> tuple[list[str], list[list[str]]]:
     """Sensitivity groups ``"<setting>: <model>"``: per layer (bottom first), mean
-    |gradient| over the first epochs all runs have, and its ratio to the same setting's
+    ``|gradient|`` over the first epochs all runs have, and its ratio to the same setting's
     base."""
     present = {n: rs for n, rs in groups.items() if rs}
     if not present:
@@ -731,3 +731,118 @@ def cnn_table(
                 row.append(f"{paper[variant]:.2f}{change}")
         rows.append(row)
     return headers, rows
+
+
+def _layer_verdicts(
+    groups: dict[str, list[dict[str, Any]]],
+    value: Callable[[dict[str, Any], int], float],
+    what: str,
+    others: Sequence[str] = ("dropout", "GAAF"),
+) -> list[str]:
+    """Per other group and layer: is mean ``value`` above the base's, with interval."""
+    lines = []
+    base = groups.get("base") or []
+    for other in others:
+        records = groups.get(other) or []
+        if not (base and records):
+            lines.append(f"- {what}, {other} vs base: {NOT_RUN}.")
+            continue
+        layers = len(base[0]["config"]["widths"])
+        parts = []
+        for k in range(layers):
+            a, b = [value(r, k) for r in records], [value(r, k) for r in base]
+            found = diff_interval(a, b)
+            ratio = statistics.fmean(a) / statistics.fmean(b)
+            text = f"layer {k + 1}: x{ratio:.2f}"
+            if found:
+                sign = (
+                    "higher"
+                    if found[1] > 0
+                    else "lower"
+                    if found[2] < 0
+                    else "unresolved"
+                )
+                text += f" ({sign}; difference {found[0]:+.3g} [{found[1]:+.3g}, {found[2]:+.3g}])"
+            parts.append(text)
+        lines.append(
+            f"- {what}, {other} / base ({len(records)} vs {len(base)} seeds): "
+            + "; ".join(parts)
+            + "."
+        )
+    return lines
+
+
+def _sensitivity_verdicts(
+    sensitivity: dict[str, list[dict[str, Any]]],
+    value: Callable[[dict[str, Any], int], float],
+    what: str,
+) -> list[str]:
+    """For each sensitivity setting and model: in how many layers ``value`` is above the
+    same setting's base."""
+    lines = []
+    present = {n: rs for n, rs in sensitivity.items() if rs and ": " in n}
+    for name, records in present.items():
+        setting, model = name.split(": ", 1)
+        base = present.get(f"{setting}: base")
+        if model == "base" or not base:
+            continue
+        layers = len(records[0]["config"]["widths"])
+        ratios = [
+            statistics.fmean(value(r, k) for r in records)
+            / statistics.fmean(value(r, k) for r in base)
+            for k in range(layers)
+        ]
+        higher = sum(r > 1 for r in ratios)
+        lines.append(
+            f"- {what}, {setting}, {model} / base: higher in {higher} of {layers} layers "
+            f"(x{', x'.join(f'{r:.2f}' for r in ratios)}, layer 1 first)."
+        )
+    return lines
+
+
+def claim1_summary(
+    groups: dict[str, list[dict[str, Any]]],
+    sensitivity: dict[str, list[dict[str, Any]]] | None = None,
+) -> str:
+    """Claim 1 in measured sentences: mean |correlation| per layer against the base."""
+    value = probe_value("correlations", "mean_abs")
+    lines = _layer_verdicts(groups, value, "mean |correlation|")
+    lines += _sensitivity_verdicts(sensitivity or {}, value, "mean |correlation|")
+    return "\n".join(lines)
+
+
+def claims23_summary(
+    groups: dict[str, list[dict[str, Any]]],
+    sensitivity: dict[str, list[dict[str, Any]]] | None = None,
+) -> str:
+    """Claims 2 and 3 in measured sentences: gradient flow (over the epochs all runs
+    share) and saturated fraction per layer, against the base."""
+    present = {n: rs for n, rs in groups.items() if rs}
+    if "base" not in present:
+        return f"- {NOT_RUN}."
+    epochs = shortest_run(present)
+
+    def flow(record: dict[str, Any], k: int) -> float:
+        return _flow(record, "dz", epochs)[k]
+
+    def flow_all(record: dict[str, Any], k: int) -> float:
+        return _flow(record, "dz", None)[k]
+
+    saturated = probe_value("net_inputs", "saturated")
+    lines = _layer_verdicts(groups, flow_all, "gradient flow |dL/dz|, all iterations")
+    lines += _layer_verdicts(
+        groups, flow, f"gradient flow |dL/dz|, first {epochs} epochs"
+    )
+    lines += _layer_verdicts(groups, saturated, "fraction of |z| > 2")
+    sens = {n: rs for n, rs in (sensitivity or {}).items() if rs}
+    if sens:
+        sens_epochs = shortest_run(sens)
+
+        def sens_flow(record: dict[str, Any], k: int) -> float:
+            return _flow(record, "dz", sens_epochs)[k]
+
+        lines += _sensitivity_verdicts(
+            sens, sens_flow, f"gradient flow, first {sens_epochs} epochs"
+        )
+        lines += _sensitivity_verdicts(sens, saturated, "fraction of |z| > 2")
+    return "\n".join(lines)

@@ -341,6 +341,23 @@ def test_run_writes_a_record_and_is_idempotent(tmp_path, monkeypatch):
     assert provenance["torch_version"] == torch.__version__
     assert provenance["device"].startswith("cpu") and provenance["wall_seconds"] > 0
     assert set(provenance) >= {"gaaf_version", "git_commit", "date"}
+    # an MLP record carries its probes: gradient flow for every epoch and every hidden
+    # layer, and the trained network's weights, correlations and net inputs on the test set
+    flow = record["probes"]["gradient_flow"]
+    assert len(flow["per_epoch"]["dz"]) == 2 and len(flow["mean"]["dz"]) == 3
+    assert flow["iterations"] == 2 * math.ceil(5000 / config.batch_size)
+    test = record["probes"]["test"]
+    assert test["examples"] == 10_000
+    assert [len(test[k]) for k in ("weights", "correlations", "net_inputs")] == [
+        3,
+        3,
+        3,
+    ]
+    stale = {**json.loads(path.read_text()), "format": 1}
+    path.write_text(json.dumps(stale))
+    with pytest.raises(ValueError, match="format 1"):
+        experiments.load_record(path)
+    path.write_text(json.dumps(record))
 
     def no_training(*args, **kwargs):
         raise AssertionError("a complete record must not be retrained")

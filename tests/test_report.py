@@ -191,3 +191,42 @@ def test_claim4_summary_is_measured_sentences():
         "fewer epochs than 1 of 1 dropout runs, and was at least as accurate as 1 of 1"
         in text
     )
+
+
+def probed(
+    corr: list[float], sat: list[float], flow: list[list[float]], seed: int = 0
+) -> dict:
+    record = fake(0.98, len(flow), seed)
+    record["epochs_run"] = len(flow)
+    record["config"]["widths"] = [8, 8, 8]
+    mean = [sum(e[k] for e in flow) / len(flow) for k in range(3)]
+    record["probes"] = {
+        "gradient_flow": {"per_epoch": {"dz": flow}, "mean": {"dz": mean}},
+        "test": {
+            "correlations": [{"mean_abs": c} for c in corr],
+            "net_inputs": [{"saturated": s} for s in sat],
+        },
+    }
+    return record
+
+
+def test_claim_summaries_compare_each_layer_with_the_base():
+    groups = {
+        "base": [
+            probed([0.1, 0.2, 0.3], [0.1] * 3, [[1, 1, 1]] * 2, s) for s in (0, 1)
+        ],
+        "dropout": [
+            probed([0.1 + d, 0.3 + d, 0.45 + d], [0.2] * 3, [[5, 5, 5]] * 3, s)
+            for s, d in ((0, 0.0), (1, 0.01))
+        ],
+        "GAAF": [],
+    }
+    groups["base"][1]["probes"]["test"]["correlations"][0]["mean_abs"] = 0.11
+    text = report.claim1_summary(groups)
+    assert "dropout / base (2 vs 2 seeds): layer 1: x1.00 (unresolved;" in text
+    assert "layer 3: x1.52 (higher;" in text
+    assert f"GAAF vs base: {report.NOT_RUN}" in text
+    text = report.claims23_summary(groups)
+    assert "all iterations, dropout / base (2 vs 2 seeds): layer 1: x5.00" in text
+    assert "first 2 epochs, dropout / base" in text
+    assert "fraction of |z| > 2, dropout / base (2 vs 2 seeds): layer 1: x2.00" in text
