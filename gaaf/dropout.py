@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 XAVIER_STD_1024 = math.sqrt(2.0 / (1024 + 1024))
-"""Standard deviation of Xavier (Glorot) initial weights of a 1024-to-1024 layer: 0.03125."""
+"""Standard deviation of Xavier (Glorot) initial weights of a 1024-to-1024 layer, 0.03125."""
 
 
 # --------------------------------------------------------------------------- checks
@@ -304,7 +304,7 @@ class SlopeGains:
     mc: Tensor | None = None
     """``E[tanh'(z)]`` by Monte Carlo over real Bernoulli masks (None: not sampled)."""
     mc_stderr: Tensor | None = None
-    """The Monte Carlo standard errors (None: not sampled)."""
+    """The Monte Carlo standard errors (None when not sampled)."""
 
     @property
     def gain(self) -> Tensor:

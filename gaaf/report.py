@@ -29,17 +29,41 @@ from gaaf.experiments import ExperimentConfig, load_record, record_path, run
 from gaaf.params import check_profile
 
 __all__ = [
+    "NOT_RUN",
+    "PAPER_CNN",
+    "PAPER_GRADIENT_FLOW",
+    "PAPER_MNIST",
     "Runs",
+    "claim1_summary",
+    "claim4_summary",
+    "claims23_summary",
+    "cnn_table",
+    "common_settings",
     "compare_seeds",
+    "dataset_groups",
     "diff_interval",
+    "format_mean_std",
+    "gradient_flow_columns",
+    "gradient_flow_figure",
+    "gradient_flow_table",
     "histogram_figure",
+    "interval_rows",
+    "layer_columns",
+    "layer_difference_rows",
     "layer_rows",
     "learning_curves_figure",
     "mean_std",
+    "mnist_table",
+    "probe_histograms",
+    "probe_value",
     "runs",
+    "sensitivity_table",
+    "shortest_run",
+    "values",
 ]
 
 NOT_RUN = "not run here"
+"""What a table cell says where nothing was measured."""
 
 
 @dataclass
@@ -292,7 +316,7 @@ PAPER_MNIST = {
     "dropout": {"test_acc": (98.40, 0.034), "best_epoch": (169, 9.7)},
     "GAAF": {"test_acc": (98.35, 0.059), "best_epoch": (114, 24.8)},
 }
-"""The paper's MNIST table: (mean, std) over its 5 runs; accuracy in percent."""
+"""The paper's MNIST table, (mean, std) over its 5 runs; accuracy in percent."""
 
 PAPER_GRADIENT_FLOW = {
     "base": [1.07e-04, 1.40e-04, 9.35e-05],
@@ -305,7 +329,7 @@ PAPER_CNN = {
     "cifar10": {"base": 89.55, "bn": 91.10, "gaaf": 90.16, "bn_gaaf": 91.92},
     "svhn": {"base": 92.03, "bn": 93.80, "gaaf": 92.19, "bn_gaaf": 94.16},
 }
-"""The paper's CNN table: top-1 test accuracy in percent (single numbers)."""
+"""The paper's CNN table, top-1 test accuracy in percent (single numbers)."""
 
 
 def values(records: Sequence[dict[str, Any]], metric: str) -> list[float]:
@@ -804,7 +828,7 @@ def claim1_summary(
     groups: dict[str, list[dict[str, Any]]],
     sensitivity: dict[str, list[dict[str, Any]]] | None = None,
 ) -> str:
-    """Claim 1 in measured sentences: mean |correlation| per layer against the base."""
+    """Claim 1 in measured sentences: mean ``|correlation|`` per layer against the base."""
     value = probe_value("correlations", "mean_abs")
     lines = _layer_verdicts(groups, value, "mean |correlation|")
     lines += _sensitivity_verdicts(sensitivity or {}, value, "mean |correlation|")
