@@ -89,8 +89,10 @@ class Runs:
         text = f"Runs shown: {scale}; {found} of {total} planned runs have records."
         if self.missing:
             text += f" Without records ({NOT_RUN}): {', '.join(self.missing)}."
-        for dataset, why in self.unavailable.items():
-            text += f" Dataset {dataset} is not available here: {why}"
+        if self.unavailable:
+            names = ", ".join(self.unavailable)
+            first, why = next(iter(self.unavailable.items()))
+            text += f" Datasets not available here: {names}. For {first}: {why}"
         return text
 
 
@@ -723,35 +725,33 @@ def cnn_table(
     groups: dict[str, list[dict[str, Any]]], datasets: Sequence[str]
 ) -> tuple[list[str], list[list[str]]]:
     """The paper's CNN table with ours: per variant, per dataset, our test accuracy (%)
-    and the paper's, each with its change against the base CNN of the same source."""
+    and the paper's, each with its change as the paper gives it: against the base CNN,
+    and for batch norm + GAAF against batch norm, of the same source."""
     from gaaf.experiments import CNN_VARIANTS
 
     headers = ["model"]
     for d in datasets:
         headers += [f"{d}: ours", f"{d}: paper"]
+    reference = {"bn": "base", "gaaf": "base", "bn_gaaf": "bn"}  # as the paper's gains
     rows = []
     for variant in CNN_VARIANTS:
         row = [variant]
+        ref = reference.get(variant)
         for d in datasets:
-            ours = dataset_groups(groups, d)
+            ours = {
+                v: 100 * statistics.fmean(values(rs, "test_acc"))
+                for v, rs in dataset_groups(groups, d).items()
+            }
             if variant in ours:
-                acc = 100 * statistics.fmean(values(ours[variant], "test_acc"))
-                cell = f"{acc:.2f}"
-                if variant != "base" and "base" in ours:
-                    base = 100 * statistics.fmean(values(ours["base"], "test_acc"))
-                    cell += f" ({acc - base:+.2f})"
-                row.append(cell)
+                change = f" ({ours[variant] - ours[ref]:+.2f})" if ref in ours else ""
+                row.append(f"{ours[variant]:.2f}{change}")
             else:
                 row.append(NOT_RUN)
             paper = PAPER_CNN.get(d)
             if paper is None:
                 row.append("(not in the paper)")
             else:
-                change = (
-                    ""
-                    if variant == "base"
-                    else f" ({paper[variant] - paper['base']:+.2f})"
-                )
+                change = f" ({paper[variant] - paper[ref]:+.2f})" if ref else ""
                 row.append(f"{paper[variant]:.2f}{change}")
         rows.append(row)
     return headers, rows

@@ -107,7 +107,12 @@ def test_cnn_table_says_not_run_where_nothing_was_measured():
     def rec(acc):
         return {"test_acc": acc}
 
-    groups = {"fashion_mnist: base": [rec(0.9)], "fashion_mnist: gaaf": [rec(0.91)]}
+    groups = {
+        "fashion_mnist: base": [rec(0.9)],
+        "fashion_mnist: gaaf": [rec(0.91)],
+        "fashion_mnist: bn": [rec(0.92)],
+        "fashion_mnist: bn_gaaf": [rec(0.925)],
+    }
     headers, rows = report.cnn_table(groups, ["fashion_mnist", "cifar10"])
     assert headers[1:] == [
         "fashion_mnist: ours",
@@ -115,10 +120,11 @@ def test_cnn_table_says_not_run_where_nothing_was_measured():
         "cifar10: ours",
         "cifar10: paper",
     ]
-    base, bn, gaaf, _ = rows
+    base, bn, gaaf, bn_gaaf = rows
     assert base[1:] == ["90.00", "(not in the paper)", report.NOT_RUN, "89.55"]
-    assert bn[1] == report.NOT_RUN
+    assert bn[1] == "92.00 (+2.00)" and bn[3] == report.NOT_RUN
     assert gaaf[1] == "91.00 (+1.00)" and gaaf[4] == "90.16 (+0.61)"
+    assert bn_gaaf[1] == "92.50 (+0.50)" and bn_gaaf[4] == "91.92 (+0.82)"  # against bn
 
 
 def smoke_plan(profile):
@@ -170,7 +176,9 @@ def test_runs_reports_a_dataset_it_cannot_get_and_goes_on(tmp_path, monkeypatch)
     monkeypatch.setattr(report, "run", no_dataset)
     shown = report.runs(plan, "smoke", tmp_path, "cpu", progress=False)
     assert shown.missing == ["cifar10: base", "cifar10: bn"]
-    assert "Dataset cifar10 is not available here" in shown.describe()
+    assert (
+        "Datasets not available here: cifar10. For cifar10: dataset" in shown.describe()
+    )
     with pytest.raises(ValueError, match="profile must be one of"):
         report.runs(plan, "paper", tmp_path)
 
