@@ -6,6 +6,7 @@ records. Curves are evaluated in float64 on the CPU.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -217,8 +218,6 @@ def explorer():  # pragma: no cover - needs a live kernel to be useful
     """An ipywidgets explorer of K and the shape parameters, drawing :func:`explorer_figure`."""
     import ipywidgets as widgets
 
-    style = {"description_width": "11em"}
-    layout = widgets.Layout(width="32em")
     controls = {
         "K": widgets.FloatLogSlider(
             value=DEFAULT_K, base=10, min=0.5, max=5, description="K (frequency)"
@@ -245,16 +244,26 @@ def explorer():  # pragma: no cover - needs a live kernel to be useful
             description="ReLU shape shift",
         ),
     }
-    for w in controls.values():
-        w.style, w.layout = style, layout
+    return _live_figure(controls, explorer_figure)
 
+
+def _live_figure(
+    controls: dict, make_figure: Callable[..., Figure]
+):  # pragma: no cover
+    """Sliders ``controls`` (name -> widget) above the figure ``make_figure(**values)``,
+    redrawn whenever a slider moves."""
+    import ipywidgets as widgets
+
+    for w in controls.values():
+        w.style = {"description_width": "11em"}
+        w.layout = widgets.Layout(width="32em")
     output = widgets.Output()
 
     def draw(_change: object = None) -> None:
         # the figure goes into the output widget as data (not by capturing display
         # calls inside `with output:`, whose message routing intermittently hung
         # headless executions of the book)
-        fig = explorer_figure(**{name: w.value for name, w in controls.items()})
+        fig = make_figure(**{name: w.value for name, w in controls.items()})
         output.outputs = ()
         output.append_display_data(fig)
         plt.close(fig)
@@ -495,8 +504,6 @@ def dropout_explorer(
     drawing :func:`dropout_explorer_figure` (the other arguments are passed on)."""
     import ipywidgets as widgets
 
-    style = {"description_width": "11em"}
-    layout = widgets.Layout(width="32em")
     controls = {
         "p": widgets.FloatSlider(
             value=0.5, min=0.0, max=0.9, step=0.05, description="dropout rate p"
@@ -513,26 +520,13 @@ def dropout_explorer(
             value=3.0, min=-6.0, max=6.0, step=0.1, description="net input z0"
         ),
     }
-    for w in controls.values():
-        w.style, w.layout = style, layout
-
-    output = widgets.Output()
-
-    def draw(_change: object = None) -> None:
-        # the figure goes into the output widget as data, as in explorer() (capturing
-        # display calls inside `with output:` intermittently hung headless runs)
-        fig = dropout_explorer_figure(
-            **{name: w.value for name, w in controls.items()},
+    return _live_figure(
+        controls,
+        functools.partial(
+            dropout_explorer_figure,
             draws=draws,
             fan_in=fan_in,
             input_std=input_std,
             seed=seed,
-        )
-        output.outputs = ()
-        output.append_display_data(fig)
-        plt.close(fig)
-
-    for w in controls.values():
-        w.observe(draw, names="value")
-    draw()
-    return widgets.VBox([*controls.values(), output])
+        ),
+    )
