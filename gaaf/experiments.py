@@ -282,10 +282,26 @@ def mnist_config(
 
 
 def mnist_benchmark(
-    profile: str, variants: Sequence[str] = tuple(MNIST_VARIANTS)
+    profile: str,
+    variants: Sequence[str] = tuple(MNIST_VARIANTS),
+    seed_list: Sequence[int] | None = None,
 ) -> list[ExperimentConfig]:
-    """The paper's MNIST table at ``profile``: each variant, each seed of the profile."""
-    return [mnist_config(profile, v, seed=s) for v in variants for s in seeds(profile)]
+    """The paper's MNIST table at ``profile``: each variant, for each of ``seed_list``
+    (None: the profile's :func:`seeds`)."""
+    chosen = seeds(profile) if seed_list is None else _check_seeds(seed_list)
+    return [mnist_config(profile, v, seed=s) for v in variants for s in chosen]
+
+
+def _check_seeds(seed_list: Sequence[int]) -> list[int]:
+    if isinstance(seed_list, (str, bytes)) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seed_list
+    ):
+        raise ValueError(
+            f"seeds must be None or a list of integers >= 0, got {seed_list!r}"
+        )
+    if not seed_list:
+        raise ValueError("seeds must not be empty")
+    return list(seed_list)
 
 
 SENSITIVITY_LRS = (0.01, 0.001)
@@ -293,10 +309,13 @@ SENSITIVITY_DROPOUT = (0.5, 0.25)
 SENSITIVITY_WIDTH = 256
 
 
-def mnist_plan(profile: str) -> dict[str, list[ExperimentConfig]]:
-    """The MNIST benchmark as a chapter plan: ``base``, ``dropout``, ``GAAF``."""
+def mnist_plan(
+    profile: str, seed_list: Sequence[int] | None = None
+) -> dict[str, list[ExperimentConfig]]:
+    """The MNIST benchmark as a chapter plan: ``base``, ``dropout``, ``GAAF``, each for
+    ``seed_list`` (None: the profile's seeds)."""
     return {
-        name: mnist_benchmark(profile, [variant])
+        name: mnist_benchmark(profile, [variant], seed_list)
         for name, variant in (
             ("base", "base"),
             ("dropout", "dropout"),
@@ -330,13 +349,18 @@ CNN_DATASETS = ("fashion_mnist", "cifar10", "cifar100", "svhn")
 
 
 def cnn_plan(
-    profile: str, datasets: Sequence[str] = CNN_DATASETS
+    profile: str,
+    datasets: Sequence[str] = CNN_DATASETS,
+    seed_list: Sequence[int] | None = None,
 ) -> dict[str, list[ExperimentConfig]]:
     """The CNN benchmark as a chapter plan: group ``"<dataset>: <variant>"`` for each
-    dataset and variant of :data:`CNN_VARIANTS`, one seed (the paper reports single
-    runs)."""
+    dataset and variant of :data:`CNN_VARIANTS`, for ``seed_list`` (None: seed 0 only,
+    at every profile: the paper reports single runs)."""
+    chosen = [0] if seed_list is None else _check_seeds(seed_list)
     return {
-        f"{dataset}: {variant}": [cnn_config(dataset, profile, variant)]
+        f"{dataset}: {variant}": [
+            cnn_config(dataset, profile, variant, seed=s) for s in chosen
+        ]
         for dataset in datasets
         for variant in CNN_VARIANTS
     }

@@ -238,3 +238,14 @@ def test_claim_summaries_compare_each_layer_with_the_base():
     assert "all iterations, dropout / base (2 vs 2 seeds): layer 1: x5.00" in text
     assert "first 2 epochs, dropout / base" in text
     assert "fraction of |z| > 2, dropout / base (2 vs 2 seeds): layer 1: x2.00" in text
+
+
+def test_plans_take_a_seed_list_and_keep_the_profiles_hashes():
+    full = experiments.mnist_plan("full")
+    assert [c.seed for c in full["GAAF"]] == [0, 1, 2, 3, 4]
+    chosen = experiments.mnist_plan("full", [3])
+    assert [c.hash for c in chosen["base"]] == [full["base"][3].hash]
+    assert [c.seed for c in experiments.cnn_plan("smoke", ["svhn"])["svhn: bn"]] == [0]
+    for bad in ("0 1", [], [-1], [True]):
+        with pytest.raises(ValueError, match="seeds must"):
+            experiments.mnist_plan("full", bad)
