@@ -222,6 +222,15 @@ def layer_rows(
 COLORS = {"base": "C0", "dropout": "C1", "GAAF": "C2", "gaaf": "C2"}
 
 
+def _ragged(rows: Sequence[Sequence[float]]) -> np.ndarray:
+    """Per-epoch series of different lengths as one array, padded with NaN (so that
+    ``np.nanmean`` averages each epoch over the runs that reached it)."""
+    table = np.full((len(rows), max(map(len, rows))), np.nan)
+    for i, row in enumerate(rows):
+        table[i, : len(row)] = row
+    return table
+
+
 def learning_curves_figure(
     groups: dict[str, list[dict[str, Any]]],
     metric: str = "val_acc",
@@ -234,12 +243,8 @@ def learning_curves_figure(
     for name, records in groups.items():
         if not records:
             continue
-        length = max(len(r["history"]) for r in records)
-        table = np.full((len(records), length), np.nan)
-        for i, r in enumerate(records):
-            values = [e[metric] for e in r["history"]]
-            table[i, : len(values)] = values
-        epochs = np.arange(1, length + 1)
+        table = _ragged([[e[metric] for e in r["history"]] for r in records])
+        epochs = np.arange(1, table.shape[1] + 1)
         color = COLORS.get(name)
         ax.plot(
             epochs,
@@ -454,12 +459,9 @@ def gradient_flow_figure(
                 [e[k] for e in r["probes"]["gradient_flow"]["per_epoch"][quantity]]
                 for r in records
             ]
-            length = max(map(len, per_epoch))
-            table = np.full((len(per_epoch), length), np.nan)
-            for i, row in enumerate(per_epoch):
-                table[i, : len(row)] = row
+            table = _ragged(per_epoch)
             ax.plot(
-                np.arange(1, length + 1),
+                np.arange(1, table.shape[1] + 1),
                 np.nanmean(table, 0),
                 color=COLORS.get(name),
                 label=name,
