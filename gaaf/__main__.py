@@ -19,9 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gaaf import book, experiments
+from gaaf import bench, book, plans, stats, validate
+from gaaf.config import ExperimentConfig
 from gaaf.data import DataError
-from gaaf.params import PROFILES
+from gaaf.params import PROFILES, resolve_device
+from gaaf.runs import record_path, run
 
 _NOT_FLAGS = {"seed"}  # given as --seeds
 
@@ -43,7 +45,7 @@ def _parse_value(text: str, annotation: str) -> object:
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("config fields (override the profile's values)")
-    for field in dataclasses.fields(experiments.ExperimentConfig):
+    for field in dataclasses.fields(ExperimentConfig):
         if field.name in _NOT_FLAGS:
             continue
         nargs = "+" if field.name == "widths" else None
@@ -54,7 +56,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for field in dataclasses.fields(experiments.ExperimentConfig):
+    for field in dataclasses.fields(ExperimentConfig):
         raw = getattr(args, field.name, None)
         if raw is None:
             continue
@@ -73,29 +75,47 @@ def _train(args: argparse.Namespace) -> int:
     if overrides.get("model", "mlp") == "cnn":
         dataset = overrides.pop("dataset", "cifar10")
         overrides.pop("model")
-        base = experiments.cnn_config(dataset, args.profile, args.variant, **overrides)
+        base = plans.cnn_config(dataset, args.profile, args.variant, **overrides)
     else:
-        base = experiments.mnist_config(args.profile, args.variant, **overrides)
-    seeds = args.seeds if args.seeds is not None else experiments.seeds(args.profile)
-    records = []
+        base = plans.mnist_config(args.profile, args.variant, **overrides)
+    if args.seeds is None:
+        seeds = plans.profile_seeds(args.profile)
+    else:
+        seeds = validate.seed_list("seeds", args.seeds)
+    resolve_device(args.device)
+    records, diverged = [], []
     for seed in seeds:
         config = base.replace(seed=seed)
-        record = experiments.run(
-            config, args.results, args.device, progress=not args.quiet
-        )
+        record = run(config, args.results, args.device, progress=not args.quiet)
+        path = record_path(config, args.results)
+        if "diverged" in record:
+            diverged.append(
+                f"{config.label} diverged in epoch {record['diverged']['epoch']}"
+            )
+            print(
+                f"{config.label}: DIVERGED in epoch {record['diverged']['epoch']} -> {path}"
+            )
+            continue
         records.append(record)
         print(
-            f"{record['label']}: test accuracy {100 * record['test_acc']:.2f}%, "
+            f"{config.label}: test accuracy {100 * record['test_acc']:.2f}%, "
             f"best epoch {record['best_epoch']} of {record['epochs_run']}, "
-            f"{record['train_seconds']:.0f} s  -> {experiments.record_path(config, args.results)}"
+            f"{record['train_seconds']:.0f} s  -> {path}"
         )
-    for row in experiments.aggregate(records):
-        std = row["test_acc_std"]
-        spread = f" ({100 * std:.3f})" if std is not None else ""
+    for row in stats.aggregate(records):
+        acc, epoch = row["test_acc"], row["best_epoch"]
+        spread = f" ({100 * acc.std:.3f})" if acc.std is not None else ""
         print(
             f"{row['label']}: {row['n']} seed(s), test accuracy "
-            f"{100 * row['test_acc_mean']:.2f}%{spread}, best epoch {row['best_epoch_mean']:.1f}"
+            f"{100 * acc.mean:.2f}%{spread}, best epoch {epoch.mean:.1f}"
         )
+    if diverged:
+        print(
+            f"error: {'; '.join(diverged)} (the training loss became NaN or infinite); "
+            "lower the learning rate. The record says so; delete it to rerun.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -121,10 +141,12 @@ def _run_book(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from gaaf import bench
-    from gaaf.params import resolve_device
-
     device = resolve_device(args.device)
+    validate.integer("repeats", args.repeats, at_least=1)
+    for i, size in enumerate(args.sizes):
+        validate.integer(f"sizes[{i}]", size, at_least=1)
+    for i, width in enumerate(args.widths):
+        validate.integer(f"widths[{i}]", width, at_least=1)
     if args.which == "activations":
         record = bench.activations(
             device, tuple(args.sizes), repeats=args.repeats, out=args.out
@@ -183,32 +205,37 @@ def main(argv: list[str] | None = None) -> int:
         "--root", type=Path, default=Path("."), help="the repository root"
     )
 
-    bench = commands.add_parser("bench", help="benchmarks that record their numbers")
-    bench.add_argument("which", choices=["activations", "loader"])
-    bench.add_argument("--device", default="auto")
-    bench.add_argument(
+    bench_cmd = commands.add_parser(
+        "bench", help="benchmarks that record their numbers"
+    )
+    bench_cmd.add_argument("which", choices=["activations", "loader"])
+    bench_cmd.add_argument("--device", default="auto")
+    bench_cmd.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000, 16_000_000]
     )
-    bench.add_argument("--widths", type=int, nargs="+", default=[1024, 1024, 1024])
-    bench.add_argument("--repeats", type=int, default=None)
-    bench.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    bench_cmd.add_argument("--widths", type=int, nargs="+", default=[1024, 1024, 1024])
+    bench_cmd.add_argument("--repeats", type=int, default=None)
+    bench_cmd.add_argument("--out", type=Path, default=Path("benchmarks/results"))
 
     args = parser.parse_args(argv)
     if args.command == "bench" and args.repeats is None:
         args.repeats = 20 if args.which == "activations" else 3
-    from papermill import PapermillExecutionError
-
+    command = {"train": _train, "run-book": _run_book, "bench": _bench}[args.command]
     try:
-        command = {"train": _train, "run-book": _run_book, "bench": _bench}[
-            args.command
-        ]
         return command(args)
     except (ValueError, DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except PapermillExecutionError as err:
-        print(f"error: the chapter failed: {err.ename}: {err.evalue}", file=sys.stderr)
+    except book.ChapterFailed as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # a full disk, a read-only folder ...
+        print(
+            f"error: {err.strerror or err} ({err.filename or 'a file'}); finished "
+            "epochs are kept in the last checkpoint: fix the cause and run again",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(
             "interrupted: finished epochs are kept; run again to resume",

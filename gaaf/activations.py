@@ -37,69 +37,63 @@ limits.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from gaaf import validate
+from gaaf.shapes import (
+    FIGURE6_READINGS,
+    SHAPES,
+    Constant,
+    GaussianBump,
+    Shape,
+    ShiftedSigmoid,
+)
+
 __all__ = [
     "ACTIVATIONS",
+    "ACTIVATION_NAMES",
     "DEFAULT_K",
     "FIGURE6_READINGS",
     "GAAF",
+    "K_RANGE",
+    "SHAPES",
     "Activation",
+    "Constant",
     "GAAFReLU",
     "GAAFTanh",
     "GaussianBump",
     "ShiftedSigmoid",
+    "Surrogate",
     "default_shape",
     "gaaf",
     "gaaf_relu",
     "gaaf_tanh",
     "gradient_acceleration",
+    "make_activation",
+    "make_shape",
     "naive_gaaf",
+    "surrogate",
 ]
 
 DEFAULT_K = 10_000.0
 """The paper's frequency constant K, used in all of its experiments."""
 
-FIGURE6_READINGS: dict[str, tuple[tuple[float, float], ...]] = {
-    "tanh": ((1.0, 0.75), (2.0, 0.3), (3.0, 0.07)),
-    "relu": ((-1.0, 0.05), (-0.45, 0.5), (0.0, 0.95)),
-}
-"""Points ``(x, s(x))`` read off the paper's drawing of its shape functions (Figure 6).
+K_RANGE = (1e-30, 1e30)
+"""The K the arithmetic supports: K, 1/K and the sawtooth's float32 working values
+stay finite and normal with orders of magnitude to spare. Beyond, ``x*K`` or ``0.5/K``
+overflows float32 and GAAF would return NaN or inf."""
 
-The paper gives no constants, only "an exponential function" for tanh and "a shifted
-sigmoid" for ReLU and this drawing; the defaults of :class:`GaussianBump` and
-:class:`ShiftedSigmoid` are least-squares fits to these readings.
-"""
+
+def _check_K(K: object) -> float:
+    return validate.real("K", K, at_least=K_RANGE[0], at_most=K_RANGE[1])
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _real(
-    name: str, value: object, *, positive: bool = False, nonzero: bool = False
-) -> float:
-    """``value`` as a float, or a ValueError that names the parameter."""
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    is_scalar_tensor = (
-        isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex()
-    )
-    if not (is_number or is_scalar_tensor):
-        raise ValueError(
-            f"{name} must be a real number, got {value!r} ({type(value).__name__})"
-        )
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
-    if positive and number <= 0:
-        raise ValueError(f"{name} must be > 0, got {number:g}")
-    if nonzero and number == 0:
-        raise ValueError(f"{name} must be non-zero, got {number:g}")
-    return number
 
 
 def _opmath(x: Tensor) -> Tensor:
@@ -140,95 +134,8 @@ def gradient_acceleration(x: Tensor, K: float = DEFAULT_K) -> Tensor:
     except at its jumps. Computed in float32 for 16-bit inputs; returns ``x``'s dtype
     and shape. Autograd sees slope 1 (``floor`` has zero derivative).
     """
-    K = _real("K", K, positive=True)
+    K = _check_K(K)
     return _g(_opmath(x), K).to(x.dtype)
-
-
-# ------------------------------------------------------------------ shape functions
-
-
-@dataclass(frozen=True)
-class GaussianBump:
-    """Shape function ``s(x) = height * exp(-x**2 / c)``: the paper's shape for tanh.
-
-    Defaults: ``c = 3.4`` is the least-squares fit of ``log s`` to the three points read
-    off the paper's Figure 6 (``s(1) ~ 0.75, s(2) ~ 0.3, s(3) ~ 0.07``, see
-    :data:`FIGURE6_READINGS`; the fit gives 3.38), ``height = 1`` is the drawn peak at 0.
-    The independent Keras re-implementation used ``c = 3``.
-    """
-
-    c: float = 3.4
-    height: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "c", _real("c", self.c, positive=True))
-        object.__setattr__(self, "height", _real("height", self.height))
-
-    @property
-    def peak(self) -> float:
-        """``max |s(x)|`` over the real line."""
-        return abs(self.height)
-
-    def __call__(self, x: Tensor) -> Tensor:
-        s = torch.exp(
-            x.square().mul_(-1.0 / self.c)
-        )  # autograd-safe: exp's output kept
-        return s if self.height == 1.0 else s * self.height
-
-    def derivative(self, x: Tensor) -> Tensor:
-        """``s'(x) = -2x/c * s(x)``; 0 (not NaN) at ``x = +-inf``."""
-        return self.value_and_slope(x)[1]
-
-    def value_and_slope(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(s(x), s'(x))`` computed together (new tensors)."""
-        # exp(-x**2/c) is exactly 0 in float64 once x**2/c > 746; clamping there
-        # changes no finite result and turns s' at +-inf into 0 instead of -inf * 0.
-        cutoff = math.sqrt(800.0 * self.c)
-        xc = x.clamp(-cutoff, cutoff)
-        s = self(xc)
-        return s, xc.mul_(s).mul_(-2.0 / self.c)
-
-
-@dataclass(frozen=True)
-class ShiftedSigmoid:
-    """Shape function ``s(x) = height * sigmoid(slope * x + shift)``: the paper's for ReLU.
-
-    Defaults: ``slope = 5.9, shift = 2.8`` are the least-squares fit of ``logit s`` to
-    the points read off the paper's Figure 6 (``s(-1) ~ 0.05, s(-0.45) ~ 0.5,
-    s(0) ~ 0.95``, see :data:`FIGURE6_READINGS`): acceleration on the whole positive
-    side, fading out over the first unit of the flat negative side.
-    """
-
-    slope: float = 5.9
-    shift: float = 2.8
-    height: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "slope", _real("slope", self.slope, nonzero=True))
-        object.__setattr__(self, "shift", _real("shift", self.shift))
-        object.__setattr__(self, "height", _real("height", self.height))
-
-    @property
-    def peak(self) -> float:
-        """``sup |s(x)|`` over the real line."""
-        return abs(self.height)
-
-    def __call__(self, x: Tensor) -> Tensor:
-        s = torch.sigmoid(x.mul(self.slope).add_(self.shift))  # autograd-safe
-        return s if self.height == 1.0 else s * self.height
-
-    def derivative(self, x: Tensor) -> Tensor:
-        """``s'(x) = height * slope * sigma * (1 - sigma)``."""
-        return self.value_and_slope(x)[1]
-
-    def value_and_slope(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(s(x), s'(x))`` computed together (new tensors)."""
-        sig = torch.sigmoid(x.mul(self.slope).add_(self.shift))
-        slope = torch.rsub(sig, 1.0).mul_(sig).mul_(self.height * self.slope)
-        return (sig if self.height == 1.0 else sig.mul_(self.height)), slope
-
-
-Shape = GaussianBump | ShiftedSigmoid
 
 
 # -------------------------------------------------------------------- activations
@@ -321,7 +228,7 @@ def _activation(activation: str | Activation) -> Activation:
 def _shape(shape: object, activation: Activation) -> Shape:
     if shape is None:
         return default_shape(activation.name)
-    if isinstance(shape, (GaussianBump, ShiftedSigmoid)):
+    if isinstance(shape, (GaussianBump, ShiftedSigmoid, Constant)):
         return shape
     if (
         callable(shape)
@@ -330,8 +237,8 @@ def _shape(shape: object, activation: Activation) -> Shape:
     ):
         return shape  # a user-defined shape with the same interface
     raise ValueError(
-        "shape must be a GaussianBump, a ShiftedSigmoid, or an object with __call__(x), "
-        f"derivative(x) and peak, got {shape!r}"
+        "shape must be a GaussianBump, a ShiftedSigmoid, a Constant, or an object with "
+        f"__call__(x), derivative(x) and peak, got {shape!r}"
     )
 
 
@@ -343,11 +250,14 @@ class _Spec:
     activation: Activation
     shape: Shape
     K: float
+    surrogate: bool = False  # forward phi exactly; backward phi' + s
 
 
-def _spec(activation: str | Activation, shape: object, K: object) -> _Spec:
+def _spec(
+    activation: str | Activation, shape: object, K: object, surrogate: bool = False
+) -> _Spec:
     act = _activation(activation)
-    return _Spec(act, _shape(shape, act), _real("K", K, positive=True))
+    return _Spec(act, _shape(shape, act), _check_K(K), surrogate)
 
 
 _CHUNK = 1 << 18
@@ -373,7 +283,7 @@ def _chunked(kernel: Callable[..., Tensor], *tensors: Tensor) -> Tensor:
 
 def _shape_value_and_slope(shape: Shape, x: Tensor) -> tuple[Tensor, Tensor]:
     """New tensors ``(s(x), s'(x))``; the kernels update the first in place."""
-    if isinstance(shape, (GaussianBump, ShiftedSigmoid)):
+    if isinstance(shape, (GaussianBump, ShiftedSigmoid, Constant)):
         return shape.value_and_slope(x)
     # a user's shape may return a view of x or of its own state: copy it
     return shape(x).clone(), shape.derivative(x)
@@ -382,6 +292,9 @@ def _shape_value_and_slope(shape: Shape, x: Tensor) -> tuple[Tensor, Tensor]:
 def _forward_kernel(x: Tensor, spec: _Spec, out: Tensor | None) -> Tensor:
     xo = _opmath(x)
     phi = spec.activation.kernel_fn or spec.activation.fn
+    if spec.surrogate:  # the plain activation itself, not a faster equivalent
+        y = spec.activation.fn(xo)
+        return y if out is None else out.copy_(y)
     # phi + (K g) s / K
     return torch.addcmul(
         phi(xo), _k_g(xo, spec.K), spec.shape(xo), value=1.0 / spec.K, out=out
@@ -393,7 +306,9 @@ def _backward_kernel(
 ) -> Tensor:
     xo = _opmath(x)
     s, s_slope = _shape_value_and_slope(spec.shape, xo)
-    slope = s.addcmul_(_k_g(xo, spec.K), s_slope, value=1.0 / spec.K)  # s + g s'
+    slope = s  # the surrogate's: s; GAAF's: s + g s'
+    if not spec.surrogate:
+        slope.addcmul_(_k_g(xo, spec.K), s_slope, value=1.0 / spec.K)
     slope.add_(spec.activation.derivative(xo))
     return torch.mul(slope, grad.to(slope.dtype), out=out)
 
@@ -417,9 +332,13 @@ class _GAAFFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None]:  # type: ignore[override]
+        if torch.is_grad_enabled():  # backward(create_graph=True)
+            raise RuntimeError(
+                "GAAF does not support double backward (create_graph=True, "
+                "torch.autograd.grad of a gradient): its backward is computed by its "
+                "own kernels, which autograd cannot differentiate again"
+            )
         (x,) = ctx.saved_tensors
-        if not ctx.needs_input_grad[0]:
-            return None, None
         return _gaaf_backward(grad, x, ctx.spec), None
 
 
@@ -480,6 +399,22 @@ def naive_gaaf(
     return spec.activation.fn(x) + g * spec.shape(x)
 
 
+def surrogate(
+    x: Tensor,
+    activation: str | Activation = "tanh",
+    shape: Shape | None = None,
+) -> Tensor:
+    """The surrogate-gradient twin of GAAF: forward exactly ``phi(x)``, backward
+    ``phi'(x) + s(x)``.
+
+    GAAF's forward differs from ``phi`` by at most ``peak(s) / (2K)`` and its backward
+    is ``phi' + s + g s'`` with ``|g| <= 1/(2K)``; this drops both ``g`` terms. If it
+    trains like GAAF, the sawtooth is only a way to write a surrogate gradient. Same
+    memory (saves only ``x``) and precision guarantees as :func:`gaaf`.
+    """
+    return _apply(x, _spec(activation, shape, DEFAULT_K, surrogate=True))
+
+
 # ---------------------------------------------------------------------- modules
 
 
@@ -490,6 +425,8 @@ class GAAF(nn.Module):
     GAAF(activation='sigmoid', shape=GaussianBump(c=13.6, height=0.25), K=10000)
     """
 
+    surrogate = False
+
     def __init__(
         self,
         activation: str | Activation = "tanh",
@@ -497,7 +434,7 @@ class GAAF(nn.Module):
         K: float = DEFAULT_K,
     ) -> None:
         super().__init__()
-        self.spec = _spec(activation, shape, K)
+        self.spec = _spec(activation, shape, K, surrogate=self.surrogate)
 
     @property
     def activation(self) -> Activation:
@@ -519,6 +456,25 @@ class GAAF(nn.Module):
         return (
             f"activation={self.activation.name!r}, shape={self.shape!r}, K={self.K:g}"
         )
+
+
+class Surrogate(GAAF):
+    """The surrogate-gradient module: forward ``phi(x)``, backward ``phi'(x) + s(x)``
+    (see :func:`surrogate`).
+
+    >>> Surrogate("tanh")
+    Surrogate(activation='tanh', shape=GaussianBump(c=3.4, height=1.0))
+    """
+
+    surrogate = True
+
+    def __init__(
+        self, activation: str | Activation = "tanh", shape: Shape | None = None
+    ) -> None:
+        super().__init__(activation, shape, DEFAULT_K)
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation.name!r}, shape={self.shape!r}"
 
 
 class GAAFTanh(GAAF):
@@ -550,3 +506,64 @@ class GAAFReLU(GAAF):
         return (
             f"K={self.K:g}, slope={s.slope:g}, shift={s.shift:g}, height={s.height:g}"
         )
+
+
+# ------------------------------------------------------------ activations by name
+
+_PLAIN_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+}
+ACTIVATION_NAMES = (
+    *_PLAIN_MODULES,
+    *(f"gaaf_{name}" for name in _PLAIN_MODULES),
+    *(f"surrogate_{name}" for name in _PLAIN_MODULES),
+)
+"""Every activation a network can be built with: ``tanh``, ``gaaf_tanh`` (GAAF),
+``surrogate_tanh`` (:class:`Surrogate`), and the same for relu and sigmoid."""
+
+_SHAPE_PARAMETERS = ("c", "slope", "shift", "height")
+
+
+def make_shape(
+    activation: str, shape: str | None = None, **parameters: float | None
+) -> Shape:
+    """The shape function for the plain ``activation``: ``shape`` by name (a key of
+    :data:`SHAPES`; None: the activation's :func:`default_shape`), with the given
+    parameters replacing its defaults (parameters left at None keep them)."""
+    if shape is None:
+        base = default_shape(activation)
+    else:
+        base = SHAPES[validate.choice("shape", shape, SHAPES)]()
+    given = {k: v for k, v in parameters.items() if v is not None}
+    fields = {f.name for f in dataclasses.fields(base)}
+    for key in given:
+        if key not in fields:
+            raise ValueError(
+                f"gaaf_{key} does not apply to the shape {type(base).__name__} "
+                f"(its parameters: {', '.join(sorted(fields))})"
+            )
+    return dataclasses.replace(base, **given)
+
+
+def make_activation(
+    name: str,
+    K: float = DEFAULT_K,
+    shape: str | None = None,
+    **parameters: float | None,
+) -> nn.Module:
+    """A fresh activation module by name (:data:`ACTIVATION_NAMES`). For ``gaaf_*`` and
+    ``surrogate_*``, ``shape`` and the shape ``parameters`` (``c``, ``slope``,
+    ``shift``, ``height``) are as in :func:`make_shape`; ``K`` applies to ``gaaf_*``."""
+    validate.choice("activation", name, ACTIVATION_NAMES)
+    unknown = sorted(set(parameters) - set(_SHAPE_PARAMETERS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a shape parameter")
+    if name in _PLAIN_MODULES:
+        return _PLAIN_MODULES[name]()
+    kind, base = name.split("_", 1)
+    chosen = make_shape(base, shape, **parameters)
+    if kind == "surrogate":
+        return Surrogate(base, chosen)
+    return GAAF(base, chosen, K)

@@ -28,10 +28,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from gaaf import data, experiments
+from gaaf import data, plans
 from gaaf.activations import gaaf_relu, gaaf_tanh, naive_gaaf
 from gaaf.io import atomic_write_json
 from gaaf.models import build_model
+from gaaf.runs import provenance
 
 __all__ = ["activations", "load_results", "loader"]
 
@@ -155,8 +156,8 @@ def _mlp_steps(device, warmup, repeats) -> list[dict[str, Any]]:
     x = torch.randn(100, 1, 28, 28, device=device)
     y = torch.randint(0, 10, (100,), device=device)
     works = {}
-    for variant in experiments.MNIST_VARIANTS:
-        model = build_model(experiments.mnist_config("full", variant)).to(device)
+    for variant in plans.MNIST_VARIANTS:
+        model = build_model(plans.mnist_config("full", variant)).to(device)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
         def step(model=model, optimizer=optimizer) -> None:
@@ -203,7 +204,7 @@ def activations(
         "copy_gb_per_s": _copy_bandwidth(device),
         "mlp_step": _mlp_steps(device, 5 * warmup, 5 * repeats),
     }
-    record["provenance"] = experiments.provenance(device, time.perf_counter() - start)
+    record["provenance"] = provenance(device, time.perf_counter() - start)
     if out is not None:
         kind = "gpu" if device.type == "cuda" else "cpu"
         atomic_write_json(Path(out) / f"activations-{kind}.json", record)
@@ -232,7 +233,7 @@ def loader(
     import torchvision
 
     start = time.perf_counter()
-    config = experiments.mnist_config("full", widths=tuple(widths), batch_size=128)
+    config = plans.mnist_config("full", widths=tuple(widths), batch_size=128)
     torch.manual_seed(0)
     model = build_model(config).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
@@ -280,7 +281,7 @@ def loader(
         "seconds": times,
         "median_seconds": medians,
         "vs_gaaf": {name: s / medians["gaaf tensors"] for name, s in medians.items()},
-        "provenance": experiments.provenance(device, time.perf_counter() - start),
+        "provenance": provenance(device, time.perf_counter() - start),
     }
     if out is not None:
         kind = "gpu" if device.type == "cuda" else "cpu"

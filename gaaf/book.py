@@ -14,6 +14,11 @@ import yaml
 
 from gaaf.params import check_profile
 
+
+class ChapterFailed(RuntimeError):
+    """A chapter notebook stopped with an error; the message names the error."""
+
+
 SETUP_MARKER = "# Colab only: install the gaaf package from the repository."
 
 
@@ -80,18 +85,30 @@ def run_chapter(
     A cell that runs longer than ``cell_timeout`` seconds fails the run (and with a
     timeout set, a kernel message lost on the way costs seconds, not a hang).
     """
-    import papermill
+    try:  # papermill is in the book extra: the library itself does not need it
+        import papermill
+    except ModuleNotFoundError:
+        raise ValueError(
+            "running chapters needs papermill: pip install 'gaaf[papermill]' "
+            "(or 'gaaf[book]' to build the book too)"
+        ) from None
 
     notebook = Path(notebook)
     output = Path(output_dir) / f"{notebook.stem}.{check_profile(profile)}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters={"profile": profile, **parameters},
-        cwd=str(notebook.parent),
-        progress_bar=False,
-        execution_timeout=cell_timeout,
-    )
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters={"profile": profile, **parameters},
+            cwd=str(notebook.parent),
+            progress_bar=False,
+            execution_timeout=cell_timeout,
+        )
+    except papermill.PapermillExecutionError as err:
+        raise ChapterFailed(
+            f"chapter {notebook.stem} failed: {err.ename}: {err.evalue} "
+            f"(the executed notebook: {output})"
+        ) from None
     return output, time.perf_counter() - start

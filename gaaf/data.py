@@ -6,8 +6,10 @@ device -> batches by a random permutation of indices.
   published MD5 sums. Where they are missing, torchvision downloads them if it can.
 * CIFAR-10, CIFAR-100 and SVHN are downloaded by torchvision (internet needed).
 * Each split is cached as one file, ``<root>/cache/<name>-<split>.pt``, holding the
-  uint8 images ``[N, C, H, W]``, the int64 labels and a SHA-256 of both. A cache that
-  does not load or whose digest does not match is rebuilt, never used.
+  uint8 images ``[N, C, H, W]``, the int64 labels and a SHA-256 of the dataset's name,
+  the split and both tensors. A cache that does not load or whose digest does not match
+  (damaged, or another dataset's or split's file put in its place) is rebuilt, never
+  used.
 * Validation: the **last** ``val_size`` images of the official training set (10,000 for
   MNIST and Fashion-MNIST, 5,000 for CIFAR and SVHN), fixed for every run and seed. The
   test set is only ever used for the final evaluation.
@@ -100,7 +102,7 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 """The datasets the book uses, by name."""
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: the digest covers the dataset name and split
 
 
 def data_root(root: Path | str | None = None) -> Path:
@@ -119,8 +121,9 @@ def _info(name: str) -> DatasetInfo:
 # ------------------------------------------------------------------ raw files -> uint8
 
 
-def _digest(images: Tensor, labels: Tensor) -> str:
-    h = hashlib.sha256()
+def _digest(name: str, split: str, images: Tensor, labels: Tensor) -> str:
+    """SHA-256 over which dataset and split the tensors are, and their bytes."""
+    h = hashlib.sha256(f"{name}/{split}\n".encode())
     h.update(images.numpy().tobytes())
     h.update(labels.numpy().tobytes())
     return h.hexdigest()
@@ -220,14 +223,21 @@ def load_split(
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = data_root(root)
     cache = root / "cache" / f"{name}-{split}.pt"
+    if cache.exists() and not cache.is_file():
+        raise DataError(
+            f"cache {cache} is not a file; move it away and run again (it is rebuilt)"
+        )
     if cache.exists():
         try:
             blob = torch.load(cache, weights_only=True)
             if blob["format"] == _CACHE_FORMAT and blob["sha256"] == _digest(
-                blob["images"], blob["labels"]
+                name, split, blob["images"], blob["labels"]
             ):
                 return blob["images"], blob["labels"]
-            problem = "its contents do not match their digest"
+            problem = (
+                f"it is not the {name} {split} split of this gaaf's cache format "
+                "(another dataset or split, an older format, or altered contents)"
+            )
         except Exception as err:  # truncated, not a torch file, wrong keys ...
             problem = f"it does not load ({type(err).__name__})"
         warnings.warn(
@@ -241,7 +251,7 @@ def load_split(
         "format": _CACHE_FORMAT,
         "images": images,
         "labels": labels,
-        "sha256": _digest(images, labels),
+        "sha256": _digest(name, split, images, labels),
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(cache, _torch_bytes(blob))

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from gaaf.activations import _real
+from gaaf import validate
 
 __all__ = [
     "XAVIER_STD_1024",
@@ -59,36 +59,12 @@ XAVIER_STD_1024 = math.sqrt(2.0 / (1024 + 1024))
 
 
 def _rate(p: object) -> float:
-    """A dropout rate in ``[0, 1)``, or a ValueError that names ``p``."""
-    rate = _real("p", p)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"p must be in [0, 1) (a dropout rate), got {rate:g}")
-    return rate
+    """A dropout rate in ``[0, 1)``."""
+    return validate.real("p", p, at_least=0, below=1)
 
 
 def _count(name: str, value: object) -> int:
-    """A positive integer, or a ValueError that names the parameter."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def _float64(name: str, value: object) -> Tensor:
-    """``value`` as a finite float64 tensor (keeping a tensor's device), or a ValueError."""
-    if isinstance(value, Tensor):
-        if value.is_complex() or value.dtype == torch.bool:
-            raise ValueError(f"{name} must be real, got dtype {value.dtype}")
-        out = value.detach().to(torch.float64)
-    else:
-        try:
-            out = torch.as_tensor(value, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError) as err:
-            raise ValueError(
-                f"{name} must be a real number or tensor, got {value!r}"
-            ) from err
-    if not torch.isfinite(out).all():
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
+    return validate.integer(name, value, at_least=1)
 
 
 def _unit(w: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -171,9 +147,11 @@ def expected_slope(z0: Tensor | float, sigma: Tensor | float) -> Tensor:
     Gauss-Hermite alone is exact to ``1e-12`` for ``sigma <= 1`` but loses accuracy
     beyond (``tanh'`` has poles at ``+-i pi/2``: 2% off at ``sigma = 5`` with 128 nodes).
     """
-    z0, sigma = torch.broadcast_tensors(_float64("z0", z0), _float64("sigma", sigma))
+    z0, sigma = torch.broadcast_tensors(
+        validate.real_tensor("z0", z0), validate.real_tensor("sigma", sigma)
+    )
     if (sigma < 0).any():
-        raise ValueError(f"sigma must be >= 0, got a minimum of {sigma.min().item():g}")
+        validate.fail("sigma", "all >= 0", f"a minimum of {sigma.min().item():g}")
     if z0.numel() == 0:
         return z0.clone()
     noisy = sigma > 0
@@ -196,7 +174,7 @@ def saturation_gain_limit(sigma: Tensor | float) -> Tensor:
     sigma^2)`` for a Gaussian; since ``tanh'(z) <= 4 exp(-2|z|)`` everywhere, the gain
     is also at most ``(1 + exp(-2|z0|))^2 exp(2 sigma^2)`` for every ``z0``. Float64.
     """
-    sigma = _float64("sigma", sigma)
+    sigma = validate.real_tensor("sigma", sigma)
     return torch.exp(2.0 * sigma.square())
 
 
@@ -273,10 +251,10 @@ def representative_unit(
     tensors of shape ``(fan_in,)`` on the CPU; drawn with ``generator`` (the same seed
     gives the same ``x`` and the same weights up to that change, whatever ``z0``).
     """
-    z0 = _real("z0", z0)
+    z0 = validate.real("z0", z0)
     fan_in = _count("fan_in", fan_in)
-    weight_std = _real("weight_std", weight_std, positive=True)
-    input_std = _real("input_std", input_std, positive=True)
+    weight_std = validate.real("weight_std", weight_std, above=0)
+    input_std = validate.real("input_std", input_std, above=0)
     u = torch.randn(fan_in, generator=generator, dtype=torch.float64)
     x = torch.tanh(u * input_std)
     w = torch.randn(fan_in, generator=generator, dtype=torch.float64) * weight_std
@@ -335,9 +313,8 @@ def slope_gains(
     :func:`monte_carlo_slope` on ``device`` (masks seeded with ``seed + 1``).
     """
     p = _rate(p)
-    z0 = _float64("z0", z0).flatten().cpu()
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    z0 = validate.real_tensor("z0", z0).flatten().cpu()
+    validate.integer("seed", seed, at_least=0, at_most=validate.MAX_SEED)
     if draws:
         _count("draws", draws)
     device = torch.device(device)

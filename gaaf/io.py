@@ -23,10 +23,37 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def temporary_files(path: Path | str) -> list[Path]:
+    """The temporary files :func:`atomic_write_bytes` leaves beside ``path`` when it is
+    interrupted by a kill (``.<name>.XXXX.tmp``)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
 def atomic_write_json(path: Path | str, obj: object) -> None:
-    """``obj`` as indented JSON, written atomically."""
-    atomic_write_bytes(
-        path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode()
-    )
+    """``obj`` as indented JSON, written atomically. NaN and infinities are refused
+    (they are not JSON): a ValueError naming the file."""
+    try:
+        text = json.dumps(obj, indent=1, sort_keys=False, allow_nan=False)
+    except ValueError as err:
+        raise ValueError(f"{path}: not written, {err}") from None
+    atomic_write_bytes(path, (text + "\n").encode())

@@ -3,71 +3,31 @@
 * :class:`MLP`: the MNIST network, hidden layers ``Linear -> [BatchNorm] -> activation ->
   [Dropout]``, input dropout before the first layer. The paper says only "three hidden
   tanh layers"; widths, dropout rates and initialization are config fields (see
-  :mod:`gaaf.experiments` for the defaults and why).
+  :mod:`gaaf.plans` for the defaults and why).
 * :class:`CNN`: the "base CNN" for CIFAR, SVHN and (here) Fashion-MNIST, which the paper
   does not describe. We use a plain VGG-style network: three blocks of two 3x3
   convolutions (64, 128, 256 channels) each followed by 2x2 max pooling, then global
   average pooling and one linear layer; ``[BatchNorm]`` after each convolution and
   ``[Dropout]`` after each block are options, as is input dropout.
 
-Activations are named: ``tanh``, ``relu``, ``sigmoid`` and their GAAF versions
-``gaaf_tanh``, ``gaaf_relu``, ``gaaf_sigmoid`` (:mod:`gaaf.activations`).
+Activations are named: ``tanh``, ``relu``, ``sigmoid``, their GAAF versions
+``gaaf_tanh``, ``gaaf_relu``, ``gaaf_sigmoid`` and their surrogate-gradient twins
+``surrogate_*`` (:data:`gaaf.activations.ACTIVATION_NAMES`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from gaaf.activations import DEFAULT_K, GAAF, default_shape
+from gaaf.activations import make_activation
+from gaaf.config import ExperimentConfig
+from gaaf.data import DATASETS
 
-if TYPE_CHECKING:
-    from gaaf.experiments import ExperimentConfig
-
-__all__ = ["ACTIVATION_NAMES", "CNN", "MLP", "build_model", "make_activation"]
-
-_PLAIN: dict[str, Callable[[], nn.Module]] = {
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "sigmoid": nn.Sigmoid,
-}
-ACTIVATION_NAMES = (*_PLAIN, *(f"gaaf_{name}" for name in _PLAIN))
-"""Every activation a network can be built with."""
-
-
-def make_activation(
-    name: str,
-    K: float = DEFAULT_K,
-    c: float | None = None,
-    slope: float | None = None,
-    shift: float | None = None,
-    height: float | None = None,
-) -> nn.Module:
-    """A fresh activation module. For ``gaaf_*``, shape parameters left at None keep
-    the activation's default shape (:func:`gaaf.activations.default_shape`)."""
-    if name in _PLAIN:
-        return _PLAIN[name]()
-    base = name.removeprefix("gaaf_")
-    if base == name or base not in _PLAIN:
-        raise ValueError(
-            f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {name!r}"
-        )
-    shape = default_shape(base)
-    given = {"c": c, "slope": slope, "shift": shift, "height": height}
-    overrides = {key: value for key, value in given.items() if value is not None}
-    fields = {f.name for f in dataclasses.fields(shape)}
-    for key in overrides:
-        if key not in fields:
-            raise ValueError(
-                f"gaaf_{key} does not apply to {name} (its shape is {type(shape).__name__}, "
-                f"with parameters {', '.join(sorted(fields))})"
-            )
-    return GAAF(base, dataclasses.replace(shape, **overrides), K)
+__all__ = ["CNN", "MLP", "build_model", "config_activation"]
 
 
 def _dropout(p: float) -> nn.Module:
@@ -161,21 +121,25 @@ def _initialize(model: nn.Module, scheme: str) -> None:
                 nn.init.zeros_(module.bias)
 
 
+def config_activation(config: ExperimentConfig) -> nn.Module:
+    """A fresh activation module as ``config`` describes it."""
+    return make_activation(
+        config.activation,
+        K=config.gaaf_K,
+        shape=config.gaaf_shape,
+        c=config.gaaf_c,
+        slope=config.gaaf_slope,
+        shift=config.gaaf_shift,
+        height=config.gaaf_height,
+    )
+
+
 def build_model(config: ExperimentConfig) -> nn.Module:
     """The network ``config`` describes, initialized from the current torch seed."""
-    from gaaf.data import DATASETS
-
     info = DATASETS[config.dataset]
 
     def activation() -> nn.Module:
-        return make_activation(
-            config.activation,
-            K=config.gaaf_K,
-            c=config.gaaf_c,
-            slope=config.gaaf_slope,
-            shift=config.gaaf_shift,
-            height=config.gaaf_height,
-        )
+        return config_activation(config)
 
     cls = {"mlp": MLP, "cnn": CNN}[config.model]
     model = cls(

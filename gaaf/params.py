@@ -1,4 +1,4 @@
-"""The parameters every chapter notebook takes: ``profile`` and ``device``.
+"""The parameters every chapter notebook takes, and their checks.
 
 Profiles scale a chapter without forking its code (see DESIGN.md):
 
@@ -6,13 +6,22 @@ Profiles scale a chapter without forking its code (see DESIGN.md):
 * ``default``: what the built book executes when no full-scale record exists; minutes
   at most on a laptop CPU, labelled as reduced scale where that matters.
 * ``full``: paper scale; a GPU helps.
+
+:func:`check` is what a chapter's parameter cell hands its parameters to: one clear
+error naming the first bad one, before any work starts.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
+
+from gaaf import validate
+from gaaf.activations import K_RANGE
+
+__all__ = ["PROFILES", "by_profile", "check", "check_profile", "resolve_device"]
 
 PROFILES = ("smoke", "default", "full")
 """The profile names, smallest first."""
@@ -22,11 +31,7 @@ T = TypeVar("T")
 
 def check_profile(profile: object) -> str:
     """``profile`` if it is one of :data:`PROFILES`, else one clear ValueError."""
-    if profile not in PROFILES:
-        raise ValueError(
-            f"profile must be one of {', '.join(map(repr, PROFILES))}, got {profile!r}"
-        )
-    return profile  # type: ignore[return-value]
+    return validate.choice("profile", profile, PROFILES)  # type: ignore[return-value]
 
 
 def by_profile(profile: str, *, smoke: T, default: T, full: T) -> T:
@@ -37,20 +42,60 @@ def by_profile(profile: str, *, smoke: T, default: T, full: T) -> T:
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA when available, else the CPU. Anything else is checked, not guessed.
 
-    Asking for CUDA where there is none raises a ValueError that says what to pass
-    instead, rather than silently training on the CPU.
+    Only the CPU and CUDA devices train here. Asking for CUDA where there is none raises
+    a ValueError that says what to pass instead, rather than silently training on the CPU.
     """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}"
-        ) from err
+    except (RuntimeError, TypeError):
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
+        validate.fail("device", "'auto', 'cpu' or 'cuda[:N]'", device)
+    assert resolved is not None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device {device!r} was asked for but no CUDA device is available here; "
             "pass device='auto' or device='cpu' (on Colab: Runtime > Change runtime type > GPU)"
         )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        validate.fail(
+            "device", f"a CUDA device below {torch.cuda.device_count()}", device
+        )
     return resolved
+
+
+def _path(name: str, value: object) -> Path:
+    if not isinstance(value, (str, Path)) or not str(value):
+        validate.fail(name, "a folder path (a string)", value)
+    return Path(value)  # type: ignore[arg-type]
+
+
+_CHECKS: dict[str, Any] = {
+    "profile": check_profile,
+    "device": lambda v: (resolve_device(v), v)[1],
+    "seeds": lambda v: None if v is None else validate.seed_list("seeds", v),
+    "results": lambda v: _path("results", v),
+    "data": lambda v: _path("data", v),
+    "K": lambda v: validate.real("K", v, at_least=K_RANGE[0], at_most=K_RANGE[1]),
+    "interactive": lambda v: validate.boolean("interactive", v),
+    "keep_on_drive": lambda v: validate.boolean("keep_on_drive", v),
+}
+
+
+def check(**parameters: object) -> dict[str, Any]:
+    """Check a chapter's parameters by name; returns them checked (paths as Path).
+
+    Known names: profile, device, seeds (None or distinct integer seeds), results and
+    data (folders), K (GAAF's frequency constant), interactive and keep_on_drive
+    (True/False). Any other name is refused, so a typo in ``-p`` is caught too.
+    """
+    checked = {}
+    for name, value in parameters.items():
+        if name not in _CHECKS:
+            raise ValueError(
+                f"{name}: not a parameter of this chapter (known: {', '.join(_CHECKS)})"
+            )
+        checked[name] = _CHECKS[name](value)
+    return checked

@@ -8,7 +8,7 @@ Layers are numbered from the bottom: hidden layer 1 takes the image. For hidden 
   activation's output (before dropout, which is off in evaluation anyway);
 * its **weights** are ``linears[k-1].weight``, the weights *into* layer ``k``.
 
-:class:`GradientFlow` is a training hook (:func:`gaaf.train.train`): the paper's
+:class:`GradientFlow` is a training callback (:class:`gaaf.train.Callback`): the paper's
 "gradient flow" table, the mean absolute gradient reaching each hidden layer, over all
 training iterations. The other probes look at a trained network on a data split
 (:func:`probe`, stored in every MLP record).
@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from gaaf.train import Callback
 
 __all__ = [
     "CORRELATION_EDGES",
@@ -55,7 +57,7 @@ def _hidden_layers(model: nn.Module) -> nn.ModuleList:
     return layers
 
 
-class GradientFlow:
+class GradientFlow(Callback):
     """Mean absolute gradient reaching each hidden layer, per epoch and overall.
 
     For every training iteration and hidden layer it adds up three means over the
@@ -107,7 +109,7 @@ class GradientFlow:
         assert self._sums is not None
         self._sums[quantity, k] += grad.detach().abs().mean(dtype=torch.float64)
 
-    # -- the TrainHook protocol ----------------------------------------------------------
+    # -- the Callback methods ----------------------------------------------------------
     def after_backward(self, model: nn.Module, step: int) -> None:
         assert self._sums is not None, "GradientFlow.attach(model) was not called"
         for k, linear in enumerate(model.linears):

@@ -24,39 +24,77 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gaaf.config import ExperimentConfig
 from gaaf.data import DeviceData, Split
 from gaaf.io import atomic_write_bytes
 from gaaf.models import build_model
 
-if TYPE_CHECKING:
-    from gaaf.experiments import ExperimentConfig
-
-__all__ = ["TrainHook", "evaluate", "load_checkpoint", "save_checkpoint", "train"]
+__all__ = [
+    "Callback",
+    "Diverged",
+    "evaluate",
+    "load_checkpoint",
+    "save_checkpoint",
+    "train",
+]
 
 _MAGIC = b"GAAFCKPT1\n"
 
 
-class TrainHook(Protocol):
-    """What a probe can plug into the loop. Every method is optional.
+class Callback:
+    """What a probe plugs into the loop. Every method here does nothing; override the
+    ones you need.
 
     ``attach(model)`` runs once, on the freshly built network (before any resume);
-    ``after_backward(model, step)`` runs after each backward pass (gradients in place,
-    before the optimizer step); ``after_epoch(model, epoch)`` after each epoch's
-    training steps, before validation; ``state_dict``/``load_state_dict`` carry its state
-    through checkpoints; ``summary()`` is stored in the run's result under ``name``.
+    ``after_backward(model, step)`` after each backward pass (gradients in place, before
+    the optimizer step); ``after_epoch(model, epoch)`` after each epoch's training
+    steps, before validation. ``state_dict()``/``load_state_dict()`` carry its state
+    through checkpoints (None: it has none); ``summary()`` is stored in the run's result
+    under ``probes[name]`` (None: nothing is stored).
     """
 
-    name: str
+    name = "callback"
+
+    def attach(self, model: nn.Module) -> None:
+        pass
+
+    def after_backward(self, model: nn.Module, step: int) -> None:
+        pass
+
+    def after_epoch(self, model: nn.Module, epoch: int) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any] | None:
+        return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+    def summary(self) -> Any:
+        return None
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite: the run cannot give a result."""
+
+    def __init__(self, config: ExperimentConfig, epoch: int, history: list[dict]):
+        self.epoch, self.history = epoch, history
+        super().__init__(
+            f"{config.label} diverged in epoch {epoch} (the training loss is not "
+            f"finite); lower the learning rate (lr={config.lr:g})"
+        )
 
 
 # ----------------------------------------------------------------------- checkpoints
@@ -73,10 +111,13 @@ def save_checkpoint(path: Path | str, state: dict[str, Any]) -> None:
 def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     """The state saved at ``path``; None if there is none. A damaged file (truncated,
     altered, not a checkpoint) is set aside as ``<path>.corrupt`` with a warning, and
-    None is returned, so the run starts over rather than continuing from bad state."""
+    None is returned, so the run starts over rather than continuing from bad state.
+    Something other than a file at ``path`` is a ValueError naming it."""
     path = Path(path)
     if not path.exists():
         return None
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path} is not a file; move it away and run again")
     blob = path.read_bytes()
     n = len(_MAGIC)
     head, digest, payload = blob[:n], blob[n : n + 32], blob[n + 32 :]
@@ -86,9 +127,7 @@ def load_checkpoint(path: Path | str) -> dict[str, Any] | None:
     else:
         try:
             return torch.load(io.BytesIO(payload), weights_only=True)
-        except (
-            Exception
-        ) as err:  # pragma: no cover - digest matched but torch refused it
+        except Exception as err:  # digest matched but torch refused it
             problem = f"it does not load ({type(err).__name__}: {err})"
     corrupt = path.with_name(path.name + ".corrupt")
     path.replace(corrupt)
@@ -141,24 +180,174 @@ def _scheduler(config: ExperimentConfig, optimizer: torch.optim.Optimizer):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
-def _rng_states(device: torch.device, shuffle: torch.Generator) -> dict[str, Any]:
-    states = {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()}
+@dataclass
+class _State:
+    """Everything a run carries from epoch to epoch (and through checkpoints)."""
+
+    config: ExperimentConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    shuffle: torch.Generator
+    callbacks: Sequence[Callback]
+    history: list[dict[str, float]] = field(default_factory=list)
+    best: dict[str, Any] = field(
+        default_factory=lambda: {"epoch": 0, "value": None, "model": None}
+    )
+    bad_epochs: int = 0
+    elapsed: float = 0.0
+    step: int = 0
+
+    @property
+    def stopped(self) -> bool:
+        patience = self.config.patience
+        return patience is not None and self.bad_epochs >= patience
+
+    @property
+    def done(self) -> bool:
+        return self.stopped or len(self.history) >= self.config.max_epochs
+
+    def to_checkpoint(self, device: torch.device) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()}
+        if device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "config_hash": self.config.hash,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng,
+            "history": self.history,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+            "elapsed": self.elapsed,
+            "step": self.step,
+            "hooks": {
+                c.name: s for c in self.callbacks if (s := c.state_dict()) is not None
+            },
+        }
+
+    def restore(self, saved: dict[str, Any], path: Path | str) -> None:
+        """Continue from a checkpoint's state; a state of another layout is one clear
+        ValueError naming the file."""
+        if saved.get("config_hash") != self.config.hash:
+            raise ValueError(
+                f"checkpoint {path} belongs to another config "
+                f"({saved.get('config_hash')}, not {self.config.hash}); "
+                "delete it or use another path"
+            )
+        try:
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+            self.scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["rng"]["torch"])
+            self.shuffle.set_state(saved["rng"]["shuffle"])
+            if "cuda" in saved["rng"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
+            self.history, self.best = saved["history"], saved["best"]
+            self.bad_epochs, self.elapsed = saved["bad_epochs"], saved["elapsed"]
+            self.step = saved["step"]
+            hooks = saved["hooks"]
+        except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as err:
+            raise ValueError(
+                f"checkpoint {path} does not fit this run ({type(err).__name__}: "
+                f"{str(err).splitlines()[0][:200]}); delete it to start the run again"
+            ) from None
+        for callback in self.callbacks:
+            if callback.state_dict() is None:
+                continue
+            if callback.name not in hooks:
+                raise ValueError(
+                    f"checkpoint {path} was written without the {callback.name!r} "
+                    "hook, which would miss the epochs before it; delete the checkpoint "
+                    "to rerun from the start with it"
+                )
+            callback.load_state_dict(hooks[callback.name])
+
+
+def _start(
+    config: ExperimentConfig, device: torch.device, callbacks: Sequence[Callback]
+) -> _State:
+    """A fresh run: seeded initialization, optimizer, schedule, batch order."""
+    torch.manual_seed(config.seed)
     if device.type == "cuda":
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
+        torch.cuda.manual_seed_all(config.seed)
+    model = build_model(config).to(device)
+    for callback in callbacks:
+        callback.attach(model)
+    optimizer = _optimizer(config, model)
+    return _State(
+        config,
+        model,
+        optimizer,
+        _scheduler(config, optimizer),
+        torch.Generator().manual_seed(config.seed),
+        callbacks,
+    )
 
 
-def _restore_rng(states: dict[str, Any], shuffle: torch.Generator) -> None:
-    torch.set_rng_state(states["torch"])
-    shuffle.set_state(states["shuffle"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+def _epoch(state: _State, data: DeviceData, train_split: Split) -> None:
+    """One epoch of training steps, then validation; appends to the history."""
+    config, model, device = state.config, state.model, train_split.x.device
+    start = time.perf_counter()
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for x, y in data.batches(
+        train_split, config.batch_size, state.shuffle, config.augment
+    ):
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.step += 1
+        for callback in state.callbacks:
+            callback.after_backward(model, state.step)
+        state.optimizer.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+    epoch = len(state.history) + 1
+    if not math.isfinite(loss_sum.item()):
+        raise Diverged(config, epoch, state.history)
+    for callback in state.callbacks:
+        callback.after_epoch(model, epoch)
+    lr = state.optimizer.param_groups[0]["lr"]
+    state.scheduler.step()
+    val = evaluate(model, data.val)
+    state.elapsed += time.perf_counter() - start
+    state.history.append(
+        {
+            "epoch": epoch,
+            "train_loss": loss_sum.item() / len(train_split),
+            "train_acc": correct.item() / len(train_split),
+            "val_loss": val["loss"],
+            "val_acc": val["acc"],
+            "lr": lr,
+            "seconds": time.perf_counter() - start,
+        }
+    )
+    value = state.history[-1][config.monitor]
+    best = state.best["value"]
+    improves = best is None or (
+        value < best if config.monitor == "val_loss" else value > best
+    )
+    if improves:
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        state.best, state.bad_epochs = (
+            {"epoch": epoch, "value": value, "model": weights},
+            0,
+        )
+    else:
+        state.bad_epochs += 1
 
 
-def _improves(value: float, best: float | None, monitor: str) -> bool:
-    if best is None:
-        return True
-    return value < best if monitor == "val_loss" else value > best
+def _check_batches(config: ExperimentConfig, n_train: int) -> None:
+    if config.batch_norm and n_train % config.batch_size == 1:
+        raise ValueError(
+            f"batch_size {config.batch_size} leaves a last batch of one example of the "
+            f"{n_train} training images (train_subset {config.train_subset}), which "
+            "batch norm cannot train on; change batch_size or train_subset"
+        )
 
 
 def train(
@@ -166,7 +355,7 @@ def train(
     data: DeviceData,
     checkpoint: Path | str | None = None,
     progress: bool = True,
-    hooks: Sequence[TrainHook] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train the network ``config`` describes on ``data`` (already on its device).
 
@@ -175,143 +364,53 @@ def train(
     every epoch. Returns the network with its best-epoch weights, and the result:
     per-epoch ``history``, ``best_epoch`` (epochs to converge), ``epochs_run``,
     ``stopped_early``, the validation and test metrics of the best epoch, the training
-    time in seconds (summed over interruptions) and the hooks' summaries.
+    time in seconds (summed over interruptions) and the callbacks' summaries. Raises
+    :class:`Diverged` when the training loss stops being finite.
     """
     device = data.train.x.device
     train_split = data.train.head(config.train_subset)
-    torch.manual_seed(config.seed)
-    if device.type == "cuda":
-        torch.cuda.manual_seed_all(config.seed)
-    model = build_model(config).to(device)
-    for hook in hooks:
-        if hasattr(hook, "attach"):
-            hook.attach(model)
-    optimizer = _optimizer(config, model)
-    scheduler = _scheduler(config, optimizer)
-    shuffle = torch.Generator().manual_seed(config.seed)
-
-    history: list[dict[str, float]] = []
-    best: dict[str, Any] = {"epoch": 0, "value": None, "model": None}
-    bad_epochs, elapsed, step = 0, 0.0, 0
-    state = load_checkpoint(checkpoint) if checkpoint is not None else None
-    if state is not None:
-        if state["config_hash"] != config.hash:
-            raise ValueError(
-                f"checkpoint {checkpoint} belongs to another config "
-                f"({state['config_hash']}, not {config.hash}); delete it or use another path"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _restore_rng(state["rng"], shuffle)
-        history, best, bad_epochs = state["history"], state["best"], state["bad_epochs"]
-        elapsed, step = state["elapsed"], state["step"]
-        for hook in hooks:
-            if hasattr(hook, "load_state_dict"):
-                if hook.name not in state["hooks"]:
-                    raise ValueError(
-                        f"checkpoint {checkpoint} was written without the {hook.name!r} "
-                        "hook, which would miss the epochs before it; delete the checkpoint "
-                        "to rerun from the start with it"
-                    )
-                hook.load_state_dict(state["hooks"][hook.name])
-
-    stopped = config.patience is not None and bad_epochs >= config.patience
+    _check_batches(config, len(train_split))
+    state = _start(config, device, callbacks)
+    saved = load_checkpoint(checkpoint) if checkpoint is not None else None
+    if saved is not None:
+        state.restore(saved, checkpoint)  # type: ignore[arg-type]
     bar = tqdm(
         total=config.max_epochs,
-        initial=len(history),
+        initial=len(state.history),
         desc=config.label,
         unit="epoch",
         disable=not progress,
         leave=False,
     )
-    while len(history) < config.max_epochs and not stopped:
-        start = time.perf_counter()
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        for x, y in data.batches(
-            train_split, config.batch_size, shuffle, config.augment
-        ):
-            logits = model(x)
-            loss = nn.functional.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            step += 1
-            for hook in hooks:
-                if hasattr(hook, "after_backward"):
-                    hook.after_backward(model, step)
-            optimizer.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-        epoch = len(history) + 1
-        for hook in hooks:
-            if hasattr(hook, "after_epoch"):
-                hook.after_epoch(model, epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step()
-        val = evaluate(model, data.val)
-        elapsed += time.perf_counter() - start
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": loss_sum.item() / len(train_split),
-                "train_acc": correct.item() / len(train_split),
-                "val_loss": val["loss"],
-                "val_acc": val["acc"],
-                "lr": lr,
-                "seconds": time.perf_counter() - start,
-            }
-        )
-        value = history[-1][config.monitor]
-        if _improves(value, best["value"], config.monitor):
-            state_copy = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best, bad_epochs = {"epoch": epoch, "value": value, "model": state_copy}, 0
-        else:
-            bad_epochs += 1
-        stopped = config.patience is not None and bad_epochs >= config.patience
+    while not state.done:
+        _epoch(state, data, train_split)
         if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                {
-                    "config_hash": config.hash,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "rng": _rng_states(device, shuffle),
-                    "history": history,
-                    "best": best,
-                    "bad_epochs": bad_epochs,
-                    "elapsed": elapsed,
-                    "step": step,
-                    "hooks": {
-                        h.name: h.state_dict()
-                        for h in hooks
-                        if hasattr(h, "state_dict")
-                    },
-                },
-            )
+            save_checkpoint(checkpoint, state.to_checkpoint(device))
         bar.update(1)
         bar.set_postfix(
-            train_loss=f"{history[-1]['train_loss']:.4f}",
-            val_acc=f"{history[-1]['val_acc']:.4f}",
-            best=best["epoch"],
+            train_loss=f"{state.history[-1]['train_loss']:.4f}",
+            val_acc=f"{state.history[-1]['val_acc']:.4f}",
+            best=state.best["epoch"],
         )
     bar.close()
+    return state.model, _result(state, data)
 
-    model.load_state_dict(best["model"])
-    at_best = history[best["epoch"] - 1]
-    test = evaluate(model, data.test)
-    result = {
-        "history": history,
-        "best_epoch": best["epoch"],
-        "epochs_run": len(history),
-        "stopped_early": stopped,
+
+def _result(state: _State, data: DeviceData) -> dict[str, Any]:
+    """The best epoch's network evaluated on the test set, and the run's numbers."""
+    state.model.load_state_dict(state.best["model"])
+    at_best = state.history[state.best["epoch"] - 1]
+    test = evaluate(state.model, data.test)
+    probes = {c.name: s for c in state.callbacks if (s := c.summary()) is not None}
+    return {
+        "history": state.history,
+        "best_epoch": state.best["epoch"],
+        "epochs_run": len(state.history),
+        "stopped_early": state.stopped,
         "val_loss": at_best["val_loss"],
         "val_acc": at_best["val_acc"],
         "test_loss": test["loss"],
         "test_acc": test["acc"],
-        "train_seconds": elapsed,
-        "probes": {h.name: h.summary() for h in hooks if hasattr(h, "summary")},
+        "train_seconds": state.elapsed,
+        "probes": probes,
     }
-    return model, result

@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from gaaf import data, experiments, models, train
+from gaaf import data, models, plans, runs, stats, train
 from gaaf.activations import GAAF
-from gaaf.experiments import ExperimentConfig
+from gaaf.config import ExperimentConfig
 from gaaf.params import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def test_mlp_layout():
     ("dataset", "shape"), [("mnist", (1, 28, 28)), ("cifar100", (3, 32, 32))]
 )
 def test_cnn_layout(dataset, shape):
-    config = experiments.cnn_config(dataset, "full", "bn_gaaf")
+    config = plans.cnn_config(dataset, "full", "bn_gaaf")
     model = models.build_model(config)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 64, 128, 128, 256, 256]
@@ -86,7 +86,9 @@ def test_gaaf_shape_parameters_reach_the_activation():
     )
     act = model.activations[0]
     assert act.K == 500.0 and act.shape.shift == 1.0 and act.shape.slope == 5.9
-    with pytest.raises(ValueError, match=r"^gaaf_slope does not apply to gaaf_tanh"):
+    with pytest.raises(
+        ValueError, match=r"^gaaf_slope does not apply to the shape GaussianBump"
+    ):
         ExperimentConfig(activation="gaaf_tanh", gaaf_slope=3.0)
 
 
@@ -132,7 +134,7 @@ def test_unknown_fields_raise():
     with pytest.raises(ValueError, match=r"^dropuot: not a config field"):
         ExperimentConfig.from_dict({"dropuot": 0.5})
     with pytest.raises(ValueError, match=r"^variant must be one of"):
-        experiments.mnist_config("full", "batchnorm")
+        plans.mnist_config("full", "batchnorm")
 
 
 PINNED = {
@@ -172,7 +174,7 @@ def test_hash_is_stable_and_content_based():
     changed = {config.replace(**{f: v}).hash for f, v in [("seed", 1), ("lr", 0.02)]}
     assert len(changed | {config.hash}) == 3
     code = (
-        "import json, sys; from gaaf.experiments import ExperimentConfig as C; "
+        "import json, sys; from gaaf.config import ExperimentConfig as C; "
         "print(C.from_dict(json.load(sys.stdin)).hash)"
     )
     other = subprocess.run(
@@ -185,11 +187,11 @@ def test_hash_is_stable_and_content_based():
 
 
 def test_profiles_scale_the_same_network():
-    smoke, default, full = (experiments.mnist_config(p, "dropout") for p in PROFILES)
+    smoke, default, full = (plans.mnist_config(p, "dropout") for p in PROFILES)
     assert full.widths == default.widths == (1024, 1024, 1024)
     assert (full.dropout_input, full.dropout_hidden) == (0.2, 0.5)
     assert smoke.max_epochs < default.max_epochs < full.max_epochs
-    assert experiments.seeds("full") == [0, 1, 2, 3, 4]
+    assert plans.profile_seeds("full") == [0, 1, 2, 3, 4]
 
 
 # -------------------------------------------------------------------------- training
@@ -229,7 +231,7 @@ class Interrupt(Exception):
     pass
 
 
-class StopAt:
+class StopAt(train.Callback):
     """A hook that interrupts training at a given step, as a kill would."""
 
     name = "stop"
@@ -242,7 +244,7 @@ class StopAt:
             raise Interrupt
 
 
-class CountSteps:
+class CountSteps(train.Callback):
     """A hook with state, to check that hook state survives a resume."""
 
     name = "count"
@@ -273,15 +275,17 @@ def test_resume_after_interruption_equals_the_uninterrupted_run(mnist, tmp_path)
         mnist,
         checkpoint=tmp_path / "other.pt",
         progress=False,
-        hooks=[CountSteps()],
+        callbacks=[CountSteps()],
     )
     steps_per_epoch = math.ceil(5000 / config.batch_size)
     with pytest.raises(Interrupt):  # in the middle of epoch 3
         hooks = [StopAt(2 * steps_per_epoch + 7), CountSteps()]
-        train.train(config, mnist, ckpt, progress=False, hooks=hooks)
+        train.train(config, mnist, ckpt, progress=False, callbacks=hooks)
     assert len(train.load_checkpoint(ckpt)["history"]) == 2
     counter = CountSteps()
-    model, resumed = train.train(config, mnist, ckpt, progress=False, hooks=[counter])
+    model, resumed = train.train(
+        config, mnist, ckpt, progress=False, callbacks=[counter]
+    )
     assert without_seconds(resumed["history"]) == without_seconds(
         uninterrupted["history"]
     )
@@ -330,12 +334,10 @@ def test_checkpoints_load_with_weights_only(mnist, tmp_path):
 
 def test_run_writes_a_record_and_is_idempotent(tmp_path, monkeypatch):
     config = tiny(max_epochs=2)
-    record = experiments.run(
-        config, tmp_path, device="cpu", progress=False, data_root=DATA
-    )
-    path = experiments.record_path(config, tmp_path)
-    assert path.exists() and not experiments.checkpoint_path(config, tmp_path).exists()
-    assert experiments.load_record(path) == json.loads(json.dumps(record))
+    record = runs.run(config, tmp_path, device="cpu", progress=False, data_root=DATA)
+    path = runs.record_path(config, tmp_path)
+    assert path.exists() and not runs.checkpoint_path(config, tmp_path).exists()
+    assert runs.load_record(path) == json.loads(json.dumps(record))
     assert record["hash"] == config.hash and record["config"] == config.to_dict()
     provenance = record["provenance"]
     assert provenance["torch_version"] == torch.__version__
@@ -356,23 +358,23 @@ def test_run_writes_a_record_and_is_idempotent(tmp_path, monkeypatch):
     stale = {**json.loads(path.read_text()), "format": 1}
     path.write_text(json.dumps(stale))
     with pytest.raises(ValueError, match="format 1"):
-        experiments.load_record(path)
+        runs.load_record(path)
     path.write_text(json.dumps(record))
 
     def no_training(*args, **kwargs):
         raise AssertionError("a complete record must not be retrained")
 
     monkeypatch.setattr(train, "train", no_training)
-    assert experiments.run(config, tmp_path, device="cpu") == record
+    assert runs.run(config, tmp_path, device="cpu") == record
 
 
 def test_a_damaged_record_is_an_error_naming_it(tmp_path):
     config = tiny(max_epochs=1)
-    path = experiments.record_path(config, tmp_path)
+    path = runs.record_path(config, tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text('{"config": ')
     with pytest.raises(ValueError, match=str(path.name)):
-        experiments.run(config, tmp_path, device="cpu")
+        runs.run(config, tmp_path, device="cpu")
 
 
 def test_aggregation_matches_a_hand_computation():
@@ -389,18 +391,15 @@ def test_aggregation_matches_a_hand_computation():
         record(2, 0.984, 100),
         record(0, 0.990, 150, dropout_hidden=0.5),
     ]
-    base, dropout = experiments.aggregate(records)
+    base, dropout = stats.aggregate(records)
     assert base["n"] == 3 and base["seeds"] == [0, 1, 2]
-    assert base["test_acc_mean"] == pytest.approx(0.982)
-    assert base["test_acc_std"] == pytest.approx(
-        0.002
-    )  # sample std: sqrt((4+0+4)e-6 / 2)
-    assert base["best_epoch_mean"] == 90 and base["best_epoch_std"] == pytest.approx(10)
-    assert dropout["n"] == 1 and dropout["test_acc_std"] is None
-    assert (
-        base["label"] == "mnist mlp tanh"
-        and dropout["label"] == "mnist mlp tanh drop 0/0.5"
-    )
+    assert base["test_acc"].mean == pytest.approx(0.982)
+    # sample std: sqrt((4+0+4)e-6 / 2)
+    assert base["test_acc"].std == pytest.approx(0.002)
+    assert base["best_epoch"] == (90, pytest.approx(10), 3)
+    assert dropout["n"] == 1 and dropout["test_acc"].std is None
+    assert base["label"] == "mnist mlp 1024x3 tanh lr 0.01"
+    assert dropout["label"] == "mnist mlp 1024x3 tanh drop 0/0.5 lr 0.01"
 
 
 # ----------------------------------------------------------------------- command line
@@ -422,7 +421,7 @@ def test_cli_bad_values_give_one_line(tmp_path):
     for args, expected in [
         (
             ["--dropout-hidden", "1.5"],
-            "error: dropout_hidden must be a number in [0, 1)",
+            "error: dropout_hidden must be a finite number >= 0 and < 1",
         ),
         (["--batch-norm", "yes"], "error: batch_norm: expected true or false"),
         (["--variant", "huge"], "error: variant must be one of"),
@@ -468,7 +467,7 @@ def test_kill_9_then_resume_equals_the_uninterrupted_run(mnist, tmp_path):
         "--quiet",
     ]
     args += ["--device", "cpu", *flags]
-    checkpoint = experiments.checkpoint_path(config, tmp_path)
+    checkpoint = runs.checkpoint_path(config, tmp_path)
     proc = cli(*args)
     deadline = time.time() + 120
     while not checkpoint.exists() and time.time() < deadline:  # wait for epoch 1 or 2
@@ -477,13 +476,13 @@ def test_kill_9_then_resume_equals_the_uninterrupted_run(mnist, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    assert not experiments.record_path(config, tmp_path).exists()
+    assert not runs.record_path(config, tmp_path).exists()
     done = len(train.load_checkpoint(checkpoint)["history"])
     assert 1 <= done < 30
     proc = cli(*args)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    resumed = experiments.load_record(experiments.record_path(config, tmp_path))
+    resumed = runs.load_record(runs.record_path(config, tmp_path))
     reference = train.train(config, mnist, progress=False)[1]
     assert without_seconds(resumed["history"]) == without_seconds(reference["history"])
     assert resumed["test_acc"] == reference["test_acc"]

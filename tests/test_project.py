@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -48,21 +49,104 @@ def test_environment_yml_installs_what_pyproject_declares():
     assert tuple(map(int, version.split("."))) >= tuple(map(int, minimum.split(".")))
 
 
-def test_makefile_installs_the_dev_extra():
-    assert "-e '.[dev]'" in (ROOT / "Makefile").read_text()
+# ------------------------------------------------------------------ the library's shape
+
+PACKAGE = ROOT / "gaaf"
 
 
-def test_jupyter_book_is_pinned_to_1x():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert (
-        "jupyter-book==1.0.4.post1"
-        in pyproject["project"]["optional-dependencies"]["book"]
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Every gaaf module -> the gaaf modules it imports, anywhere in it (top level,
+    inside functions, under ``if TYPE_CHECKING``)."""
+    modules = {_module_name(p): p for p in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative import
+                    anchor = name.split(".")[
+                        : len(name.split(".")) - node.level + is_package
+                    ]
+                    base = ".".join([*anchor, base] if base else anchor)
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name and target != "gaaf":
+                    graph[name].add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` as a list of modules, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt, [*path, nxt])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return None
+
+
+def test_the_import_graph_has_no_cycle():
+    assert find_cycle(import_graph()) is None
+
+
+def test_the_cycle_finder_sees_function_level_and_type_checking_imports(tmp_path):
+    pkg = tmp_path / "gaaf"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from gaaf.b import x\n")
+    (pkg / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gaaf import c\n"
     )
+    (pkg / "c.py").write_text("def f():\n    from gaaf.a import y\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        graph = import_graph(pkg)
+    finally:
+        ROOT = saved
+    assert graph == {
+        "gaaf": set(),
+        "gaaf.a": {"gaaf.b"},
+        "gaaf.b": {"gaaf.c"},
+        "gaaf.c": {"gaaf.a"},
+    }
+    assert find_cycle(graph) == ["gaaf.a", "gaaf.b", "gaaf.c", "gaaf.a"]
 
 
-def test_only_toc_files_are_pages():
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["only_build_toc_files"] is True
-    for folder in ("gaaf", "data", "tests", ".*"):
-        assert folder in config["exclude_patterns"]
-    assert config["execute"]["execute_notebooks"] == "force"
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_module_or_function_is_too_long():
+    too_long = []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.name}:{node.name}: {length} lines")
+    assert not too_long

@@ -1,0 +1,410 @@
+"""Runs as records: train a config once, keep its record, read it ever after.
+
+``run(config, results)`` returns the complete record of ``config`` if one exists;
+otherwise it trains, resuming from the config's checkpoint if an earlier run was
+interrupted, and writes the record atomically. ``collect(plan, profile, results)``
+does that for a chapter's plan and says what it found.
+
+Records live at ``<results>/<dataset>/<slug>-<hash>.json``: the config, per-epoch
+curves, final metrics, probes and provenance, sealed by a SHA-256 of their content
+(``digest``) that is checked on every load, so a record edited by hand is refused.
+Checkpoints, deleted once the record is written, are ``<results>/checkpoints/<hash>.pt``;
+while a process trains a config it holds ``<results>/checkpoints/<hash>.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import gaaf
+from gaaf.config import ExperimentConfig
+from gaaf.data import DataError, load
+from gaaf.io import atomic_write_json, temporary_files
+from gaaf.params import check_profile, resolve_device
+from gaaf.plans import Plan
+from gaaf.probes import GradientFlow, probe
+from gaaf.train import Diverged, train
+
+__all__ = [
+    "NOT_RUN",
+    "RECORD_FORMAT",
+    "Runs",
+    "checkpoint_path",
+    "collect",
+    "load_record",
+    "provenance",
+    "record_path",
+    "run",
+    "seal",
+]
+
+RECORD_FORMAT = 3
+"""2: MLP records carry ``probes``. 3: records are sealed by ``digest`` (format-2
+records were sealed as they were, without any other change but their label), and a run
+that diverged is a record with ``diverged`` and no metrics."""
+
+NOT_RUN = "not run here"
+"""What a table cell says where nothing was measured."""
+
+
+# -------------------------------------------------------------------------- paths
+
+
+def record_path(config: ExperimentConfig, results: Path | str) -> Path:
+    return Path(results) / config.dataset / f"{config.slug}-{config.hash}.json"
+
+
+def checkpoint_path(config: ExperimentConfig, results: Path | str) -> Path:
+    return Path(results) / "checkpoints" / f"{config.hash}.pt"
+
+
+def lock_path(config: ExperimentConfig, results: Path | str) -> Path:
+    return Path(results) / "checkpoints" / f"{config.hash}.lock"
+
+
+# ------------------------------------------------------------------------ records
+
+
+def _digest(record: dict[str, Any]) -> str:
+    content = {k: v for k, v in record.items() if k != "digest"}
+    canonical = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def seal(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its ``digest`` (over everything else in it) set."""
+    return {**record, "digest": _digest(record)}
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def load_record(path: Path | str) -> dict[str, Any]:
+    """A complete record, checked: it parses (no NaN), its digest matches its content,
+    it is complete, of this format, and its config hashes to its name. Anything else
+    is one ValueError naming the file and what to do."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(), parse_constant=_refuse_constant)
+        config = ExperimentConfig.from_dict(record["config"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"record {path} is unreadable ({type(err).__name__}: {err}); "
+            "delete it to rerun the run"
+        ) from None
+    if record.get("format") != RECORD_FORMAT:
+        raise ValueError(
+            f"record {path} has format {record.get('format')}, this gaaf reads format "
+            f"{RECORD_FORMAT}; delete the file to rerun it"
+        )
+    if record.get("digest") != _digest(record):
+        raise ValueError(
+            f"record {path} does not match its digest: it was changed after it was "
+            "written; restore it (git checkout) or delete it to rerun the run"
+        )
+    if not record.get("complete") or record.get("hash") != config.hash:
+        raise ValueError(
+            f"record {path} is incomplete or does not match its config; delete it to "
+            "rerun the run"
+        )
+    return record
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"cpu: {model} ({torch.get_num_threads()} threads)"
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (
+        out.stdout.strip().splitlines()[0]
+        if out.returncode == 0 and out.stdout.strip()
+        else None
+    )
+
+
+def provenance(device: torch.device, wall_seconds: float) -> dict[str, Any]:
+    """Where and how a number was computed: package and commit, torch, Python, device
+    (with CUDA and driver versions on a GPU), the runtime image if one is named in
+    ``$GAAF_RUNTIME_IMAGE`` (the GPU workflow sets it), wall time and date."""
+    info: dict[str, Any] = {
+        "gaaf_version": gaaf.__version__,
+        "git_commit": _git_commit(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "device": device_name(device),
+        "wall_seconds": wall_seconds,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+    }
+    if device.type == "cuda":
+        info["cuda_version"] = torch.version.cuda
+        info["nvidia_driver"] = _nvidia_driver()
+    if os.environ.get("GAAF_RUNTIME_IMAGE"):
+        info["runtime_image"] = os.environ["GAAF_RUNTIME_IMAGE"]
+    return info
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _lock(config: ExperimentConfig, results: Path | str) -> Iterator[None]:
+    """Hold the config's lock file while training it. A lock whose process is gone
+    (same host) is taken over; a live one is a ValueError naming its owner."""
+    path = lock_path(config, results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = path.read_text().split() if path.is_file() else []
+            pid = int(owner[0]) if owner and owner[0].isdigit() else None
+            host = owner[1] if len(owner) > 1 else socket.gethostname()
+            if pid is not None and (host != socket.gethostname() or _alive(pid)):
+                raise ValueError(
+                    f"{config.label} is being trained by process {pid} on {host} "
+                    f"(lock {path}); wait for it to finish, or stop it and run again"
+                ) from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def run(
+    config: ExperimentConfig,
+    results: Path | str = "results",
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    data_root: Path | str | None = None,
+) -> dict[str, Any]:
+    """The record of ``config``: read if complete, else trained (resuming) and written.
+
+    A run whose training loss stops being finite is recorded as ``diverged`` (its
+    history up to then, no metrics), so a learning-rate pilot keeps its evidence.
+    """
+    path = record_path(config, results)
+    if path.exists():
+        return load_record(path)
+    device = resolve_device(device)
+    with _lock(config, results):
+        if path.exists():  # finished by another process while we waited
+            return load_record(path)
+        checkpoint = checkpoint_path(config, results)
+        for stale in [*temporary_files(path), *temporary_files(checkpoint)]:
+            stale.unlink(missing_ok=True)
+        start = time.perf_counter()
+        data = load(config.dataset, device, root=data_root)
+        callbacks = [GradientFlow()] if config.model == "mlp" else []
+        try:
+            model, result = train(
+                config,
+                data,
+                checkpoint=checkpoint,
+                progress=progress,
+                callbacks=callbacks,
+            )
+            if config.model == "mlp":
+                result["probes"]["test"] = probe(model, data.test.x)
+        except Diverged as err:
+            result = {"diverged": {"epoch": err.epoch}, "history": err.history}
+        record = seal(
+            {
+                "format": RECORD_FORMAT,
+                "complete": True,
+                "hash": config.hash,
+                "label": config.label,
+                "config": config.to_dict(),
+                **result,
+                "provenance": provenance(device, time.perf_counter() - start),
+            }
+        )
+        atomic_write_json(path, record)
+        checkpoint.unlink(missing_ok=True)
+    return record
+
+
+@dataclass
+class Runs:
+    """The records a chapter shows, by group, and what was planned but is missing."""
+
+    profile: str  # the profile of the records shown
+    groups: dict[str, list[dict[str, Any]]]  # group name -> records (one per seed)
+    planned: dict[str, int]  # group name -> number of planned configs
+    missing: list[str] = field(default_factory=list)  # groups without any record
+    unavailable: dict[str, str] = field(default_factory=dict)  # dataset -> why
+    diverged: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def found(self) -> int:
+        return sum(len(r) for r in self.groups.values()) + sum(
+            len(r) for r in self.diverged.values()
+        )
+
+    @property
+    def total(self) -> int:
+        return sum(self.planned.values())
+
+    def describe(self) -> str:
+        """One Markdown sentence: which profile, how many runs found of those planned."""
+        scale = {
+            "full": "full profile (paper scale)",
+            "default": "**reduced scale** (default profile: no full-profile record "
+            'exists yet; run with `profile = "full"` for paper scale)',
+            "smoke": "**smoke profile** (a seconds-long check, not a result)",
+        }[self.profile]
+        text = f"Runs shown: {scale}; {self.found} of {self.total} planned runs have records."
+        if self.diverged:
+            text += f" Diverged (no result): {', '.join(self.diverged)}."
+        if self.missing:
+            text += f" Without records ({NOT_RUN}): {', '.join(self.missing)}."
+        if self.unavailable:
+            names = ", ".join(self.unavailable)
+            first, why = next(iter(self.unavailable.items()))
+            text += f" Datasets not available here: {names}. For {first}: {why}"
+        return text
+
+
+def _split(
+    profile: str, planned: Plan, found: dict[str, list[dict[str, Any]]], **extra: Any
+) -> Runs:
+    groups = {n: [r for r in rs if "diverged" not in r] for n, rs in found.items()}
+    diverged = {
+        n: d for n, rs in found.items() if (d := [r for r in rs if "diverged" in r])
+    }
+    missing = [n for n, rs in found.items() if not rs]
+    counts = {n: len(c) for n, c in planned.items()}
+    return Runs(profile, groups, counts, missing, diverged=diverged, **extra)
+
+
+def collect(
+    plan: Callable[[str], Plan],
+    profile: str,
+    results: Path | str,
+    device: str = "auto",
+    data_root: Path | str | None = None,
+    progress: bool = True,
+) -> Runs:
+    """The records of ``plan(profile)`` (group name -> configs), chosen by profile:
+
+    * ``smoke`` and ``full``: the configs of that profile; any without a record is
+      trained (resuming an interrupted run), so re-running a chapter never redoes
+      finished work. At ``full`` a dataset that cannot be obtained stops the chapter
+      with the reason; at ``smoke`` it is reported in ``unavailable`` instead.
+    * ``default`` (what the built book uses): the **full-profile records that exist**,
+      without training anything, when there is at least one. Only when there is none
+      are the default profile's reduced-scale configs run (and read from their records
+      the next time), labelled as reduced scale; a dataset that cannot be obtained is
+      reported, not fatal.
+    """
+    check_profile(profile)
+    if profile == "default":
+        full = plan("full")
+        found = {
+            name: [
+                load_record(p)
+                for c in configs
+                if (p := record_path(c, results)).exists()
+            ]
+            for name, configs in full.items()
+        }
+        if any(found.values()):
+            return _split("full", full, found)
+    configs = plan(profile)
+    found = {}
+    unavailable: dict[str, str] = {}  # dataset -> why it could not be loaded
+    for name, group in configs.items():
+        done = []
+        for config in group:
+            if config.dataset in unavailable:
+                break
+            try:
+                done.append(
+                    run(config, results, device, progress=progress, data_root=data_root)
+                )
+            except DataError as err:
+                if profile == "full":
+                    raise
+                unavailable[config.dataset] = str(err)
+        found[name] = done
+    return _split(profile, configs, found, unavailable=unavailable)
