@@ -9,13 +9,14 @@ BIN := $(VENV)/bin
 SHARED_DATA ?= ../shared/data
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test install data web lint clean
+.PHONY: book test install data web lint clean plain-install colab-parity
 
 book: install data
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
-test: install data web lint
-	$(BIN)/pytest -m "not pages"
+test: install data web lint plain-install
+	$(BIN)/pytest -m "not pages and not colab"
+	$(MAKE) colab-parity
 	$(MAKE) book
 	$(BIN)/pytest -m pages
 
@@ -47,9 +48,24 @@ web:
 	  echo "npm not found: the page check will not render maths and widgets offline"; \
 	fi
 
+# The library on a plain install, as `pip install gaaf` gives it: no extras, no papermill.
+# `python -m gaaf train` must train and write its record there.
+PLAIN := _build/plain
+plain-install: data
+	rm -rf $(PLAIN) && $(PYTHON) -m venv $(PLAIN)/venv
+	$(PLAIN)/venv/bin/python -m pip install --quiet -e .
+	! $(PLAIN)/venv/bin/python -c "import papermill" 2>/dev/null
+	$(PLAIN)/venv/bin/python -m gaaf train --profile smoke --seeds 0 --device cpu --quiet \
+	  --results $(PLAIN)/results
+	test -n "$$(ls $(PLAIN)/results/mnist/*.json)"
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+colab-parity:
+	$(BIN)/pytest -m colab tests/test_colab.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

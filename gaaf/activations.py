@@ -14,8 +14,8 @@ experiments.
 This module gives:
 
 * :func:`gradient_acceleration`, the sawtooth ``g``;
-* the shape functions :class:`GaussianBump` (for tanh and sigmoid) and
-  :class:`ShiftedSigmoid` (for ReLU);
+* the shape functions :class:`~gaaf.shapes.GaussianBump` (for tanh and sigmoid) and
+  :class:`~gaaf.shapes.ShiftedSigmoid` (for ReLU);
 * :func:`gaaf` (generic), :func:`gaaf_tanh` and :func:`gaaf_relu`, backed by one
   ``torch.autograd.Function`` that saves only its input for backward and computes
   ``grad * (phi' + s + g * s')`` itself, which is exactly what autograd gives for the
@@ -83,10 +83,11 @@ __all__ = [
 DEFAULT_K = 10_000.0
 """The paper's frequency constant K, used in all of its experiments."""
 
-K_RANGE = (1e-30, 1e30)
-"""The K the arithmetic supports: K, 1/K and the sawtooth's float32 working values
-stay finite and normal with orders of magnitude to spare. Beyond, ``x*K`` or ``0.5/K``
-overflows float32 and GAAF would return NaN or inf."""
+K_RANGE = (1e-3, 1e30)
+"""The K the arithmetic supports. Above 1e30, ``x*K`` and ``K`` itself near float32's
+limit (3.4e38) and GAAF would return NaN; below 1e-3, the sawtooth's amplitude
+``0.5/K`` (times the shape's height) leaves float16's range (65504), and GAAF's forward
+is no longer anywhere near ``phi``. Within it GAAF is finite wherever ``phi`` is."""
 
 
 def _check_K(K: object) -> float:
@@ -196,8 +197,9 @@ ACTIVATIONS: dict[str, Activation] = {
 def default_shape(activation: str) -> Shape:
     """The default shape function for a named activation.
 
-    tanh: :class:`GaussianBump` (the paper's). relu: :class:`ShiftedSigmoid` (the
-    paper's). sigmoid (not in the paper): the tanh bump carried through
+    tanh: :class:`~gaaf.shapes.GaussianBump` (the paper's). relu:
+    :class:`~gaaf.shapes.ShiftedSigmoid` (the paper's). sigmoid (not in the paper): the
+    tanh bump carried through
     ``sigmoid(x) = (1 + tanh(x/2)) / 2``, i.e. ``GaussianBump(c=4*3.4, height=1/4)``,
     which gives sigmoid the same relative acceleration tanh gets.
     """
@@ -520,7 +522,7 @@ ACTIVATION_NAMES = (
     *(f"gaaf_{name}" for name in _PLAIN_MODULES),
     *(f"surrogate_{name}" for name in _PLAIN_MODULES),
 )
-"""Every activation a network can be built with: ``tanh``, ``gaaf_tanh`` (GAAF),
+"""Every activation a network can be built with, by name. ``tanh``, ``gaaf_tanh`` (GAAF),
 ``surrogate_tanh`` (:class:`Surrogate`), and the same for relu and sigmoid."""
 
 _SHAPE_PARAMETERS = ("c", "slope", "shift", "height")
@@ -530,7 +532,7 @@ def make_shape(
     activation: str, shape: str | None = None, **parameters: float | None
 ) -> Shape:
     """The shape function for the plain ``activation``: ``shape`` by name (a key of
-    :data:`SHAPES`; None: the activation's :func:`default_shape`), with the given
+    :data:`~gaaf.shapes.SHAPES`; None: the activation's :func:`default_shape`), with the given
     parameters replacing its defaults (parameters left at None keep them)."""
     if shape is None:
         base = default_shape(activation)

@@ -296,34 +296,6 @@ def load_results(folder: Path | str = RESULTS) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
 
-def activation_summary(record: dict[str, Any]) -> tuple[list[str], list[tuple]]:
-    """Headers and rows of the activation table of a record, for display."""
-    headers = [
-        "dtype",
-        "elements",
-        "variant",
-        "fwd+bwd (ms)",
-        "vs plain",
-        "vs tanh",
-        "GB/s (5 bytes/elt min)",
-        "saved for backward (x input)",
-    ]
-    rows = [
-        (
-            r["dtype"],
-            r["elements"],
-            r["variant"],
-            r["median_ms"],
-            f"{r['vs_plain']:.2f}x {r['plain']}",
-            f"{r['vs_tanh']:.2f}x",
-            r["min_bytes_gb_per_s"],
-            f"{r['saved_x_input']:.2f}",
-        )
-        for r in record["activations"]
-    ]
-    return headers, rows
-
-
 def find(
     record: dict[str, Any], variant: str, elements: int, dtype: str = "float32"
 ) -> dict:

@@ -7,6 +7,8 @@ current directory.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -72,11 +74,47 @@ def setup_cell_source(root: Path | str = ".") -> str:
     )
 
 
+DRIVE_RESULTS = "/content/drive/MyDrive/gaaf/results"
+"""Where a chapter keeps its records on Google Drive when asked to (``keep_on_drive``)."""
+
+
+def keep_results_on_drive(
+    results: Path | str, drive_results: Path | str = DRIVE_RESULTS
+) -> Path | None:
+    """On Colab: mount Google Drive and make ``results`` a link to ``drive_results``,
+    so records and checkpoints outlive the VM (a Colab VM and its ``/content`` are
+    recycled after a disconnect; a ``profile="full"`` rerun then resumes from Drive).
+    Records already in ``results`` (the committed ones) are copied over first, without
+    replacing any on Drive. Elsewhere it does nothing and returns None."""
+    if "google.colab" not in sys.modules:
+        return None
+    from google.colab import drive  # only importable on Colab
+
+    drive.mount(str(Path(DRIVE_RESULTS).parents[2]))
+    results, target = Path(results), Path(drive_results)
+    target.mkdir(parents=True, exist_ok=True)
+    if results.is_symlink():
+        return target
+    if results.exists():
+        for path in sorted(results.rglob("*")):
+            copy = target / path.relative_to(results)
+            if path.is_dir():
+                copy.mkdir(parents=True, exist_ok=True)
+            elif not copy.exists():
+                shutil.copy2(path, copy)
+        shutil.rmtree(results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.symlink_to(target, target_is_directory=True)
+    print(f"Records are kept on Google Drive: {results} -> {target}")
+    return target
+
+
 def run_chapter(
     notebook: Path | str,
     output_dir: Path | str,
     profile: str = "default",
     cell_timeout: int = 1800,
+    kernel_name: str | None = None,
     **parameters: object,
 ) -> tuple[Path, float]:
     """Execute a chapter through papermill; returns the executed notebook and seconds.
@@ -84,6 +122,7 @@ def run_chapter(
     The chapter runs with its own folder as working directory, as in the book build.
     A cell that runs longer than ``cell_timeout`` seconds fails the run (and with a
     timeout set, a kernel message lost on the way costs seconds, not a hang).
+    ``kernel_name`` picks another Jupyter kernel than the notebook's own.
     """
     try:  # papermill is in the book extra: the library itself does not need it
         import papermill
@@ -105,6 +144,7 @@ def run_chapter(
             cwd=str(notebook.parent),
             progress_bar=False,
             execution_timeout=cell_timeout,
+            kernel_name=kernel_name,
         )
     except papermill.PapermillExecutionError as err:
         raise ChapterFailed(

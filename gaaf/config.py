@@ -118,7 +118,7 @@ class ExperimentConfig:
 
     @property
     def slug(self) -> str:
-        """The label as a file name: ``mnist_mlp_1024x3_gaaf_tanh_lr_0.01_seed_0``."""
+        """The label as a file name, e.g. ``mnist_mlp_1024x3_gaaf_tanh_lr_0.01_seed_0``."""
         keep = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.label)
         return "_".join(filter(None, keep.split("_")))
 

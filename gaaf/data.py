@@ -241,7 +241,7 @@ def load_split(
         except Exception as err:  # truncated, not a torch file, wrong keys ...
             problem = f"it does not load ({type(err).__name__})"
         warnings.warn(
-            f"cache {cache} is damaged ({problem}); rebuilding it", stacklevel=2
+            f"cache {cache} cannot be used ({problem}); rebuilding it", stacklevel=2
         )
     if info.archives:
         images, labels = _idx_split(info, root, split)

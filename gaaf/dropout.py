@@ -22,7 +22,9 @@ This module gives:
 * :func:`monte_carlo_slope`, the same with real Bernoulli masks on a concrete unit;
 * :func:`representative_unit`, a concrete unit of a wide tanh layer with a chosen
   dropout-free net input;
-* :func:`slope_gains`, all of the above over a range of net inputs, for the chapter.
+* :func:`slope_gains`, all of the above over a range of net inputs, for the chapter;
+* :func:`unit_gains`, the same at a few net inputs for other weights and inputs, and
+  :func:`weight_std_for_gain`, the weights a given far-saturation gain needs.
 
 All computations run in float64 unless stated.
 """
@@ -40,15 +42,21 @@ from gaaf import validate
 
 __all__ = [
     "XAVIER_STD_1024",
+    "Gap",
     "MonteCarloSlope",
     "SlopeGains",
+    "UnitGains",
+    "approximation_gap",
     "expected_slope",
+    "gain_crossover",
     "monte_carlo_slope",
     "net_input_moments",
     "representative_unit",
     "saturation_gain_limit",
     "slope_gains",
     "tanh_slope",
+    "unit_gains",
+    "weight_std_for_gain",
 ]
 
 XAVIER_STD_1024 = math.sqrt(2.0 / (1024 + 1024))
@@ -338,3 +346,104 @@ def slope_gains(
         mc=torch.tensor(mcs, dtype=torch.float64) if draws else None,
         mc_stderr=torch.tensor(errs, dtype=torch.float64) if draws else None,
     )
+
+
+# ------------------------------------------------------------ what the chapter reads
+
+
+def gain_crossover(gains: SlopeGains) -> float | None:
+    """The smallest ``z0`` of ``gains`` at which dropout raises the slope (gain > 1);
+    None where it raises it nowhere on the grid."""
+    helped = gains.z0[gains.gain > 1]
+    return float(helped.min()) if helped.numel() else None
+
+
+class Gap(NamedTuple):
+    """Where real masks and the Gaussian approximation differ most (:func:`approximation_gap`)."""
+
+    relative: float
+    """``(Monte Carlo - Gaussian) / Gaussian`` there."""
+    z0: float
+    stderrs: float
+    """The absolute difference in Monte Carlo standard errors."""
+
+
+def approximation_gap(gains: SlopeGains) -> Gap:
+    """The net input at which the Monte Carlo slope of ``gains`` is relatively furthest
+    from the Gaussian approximation (``gains`` must have been sampled)."""
+    if gains.mc is None or gains.mc_stderr is None:
+        validate.fail("gains", "sampled (slope_gains with draws > 0)", gains.p)
+    assert gains.mc is not None and gains.mc_stderr is not None
+    gap = (gains.mc - gains.expected) / gains.expected
+    i = int(gap.abs().argmax())
+    stderrs = abs(gains.mc[i] - gains.expected[i]) / gains.mc_stderr[i]
+    return Gap(float(gap[i]), float(gains.z0[i]), float(stderrs))
+
+
+def weight_std_for_gain(
+    gain: float, p: float, fan_in: int, mean_square_input: float
+) -> float:
+    """The weight standard deviation ``s`` at which the far-saturation gain
+    ``exp(2 sigma^2)`` (:func:`saturation_gain_limit`) reaches ``gain``, with
+    ``sigma^2 ~ p/(1-p) * fan_in * s^2 * E[x^2]`` (a unit whose inputs have mean square
+    ``mean_square_input``): ``s = sqrt(ln(gain) / 2 / (p/(1-p) fan_in E[x^2]))``."""
+    gain = validate.real("gain", gain, above=1)
+    p = validate.real("p", p, above=0, below=1)
+    fan_in = _count("fan_in", fan_in)
+    mean_square_input = validate.real("mean_square_input", mean_square_input, above=0)
+    return math.sqrt(0.5 * math.log(gain) / (p / (1 - p) * fan_in * mean_square_input))
+
+
+class UnitGains(NamedTuple):
+    """One row of :func:`unit_gains`."""
+
+    weight_std: float
+    input_std: float
+    p: float
+    mean_square_input: float
+    """``E[x^2]`` of the unit's inputs."""
+    sigma: float
+    """The dropout noise at the first ``z0``."""
+    gains: tuple[float, ...]
+    """``E[tanh'(z)] / tanh'(z0)`` (Gaussian approximation) at each ``z0``."""
+    limit: float
+    """``exp(2 sigma^2)`` at the last ``z0``."""
+
+
+def unit_gains(
+    weight_stds: tuple[float, ...],
+    input_stds: tuple[float, ...],
+    rates: tuple[float, ...],
+    z0: tuple[float, ...] = (0.0, 3.0),
+    fan_in: int = 1024,
+    seed: int = 0,
+) -> list[UnitGains]:
+    """The gain of :func:`slope_gains` at a few ``z0`` for the representative unit with
+    each weight std, input spread and dropout rate (in that nesting order)."""
+    rows = []
+    for std in weight_stds:
+        for spread in input_stds:
+            x = representative_unit(
+                0.0, fan_in, std, torch.Generator().manual_seed(seed), spread
+            )[1]
+            for p in rates:
+                g = slope_gains(
+                    list(z0),
+                    p,
+                    fan_in=fan_in,
+                    weight_std=std,
+                    input_std=spread,
+                    seed=seed,
+                )
+                rows.append(
+                    UnitGains(
+                        weight_std=std,
+                        input_std=spread,
+                        p=p,
+                        mean_square_input=x.square().mean().item(),
+                        sigma=g.sigma[0].item(),
+                        gains=tuple(g.gain.tolist()),
+                        limit=saturation_gain_limit(g.sigma[-1]).item(),
+                    )
+                )
+    return rows

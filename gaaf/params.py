@@ -20,6 +20,7 @@ import torch
 
 from gaaf import validate
 from gaaf.activations import K_RANGE
+from gaaf.data import DATASETS
 
 __all__ = ["PROFILES", "by_profile", "check", "check_profile", "resolve_device"]
 
@@ -72,15 +73,30 @@ def _path(name: str, value: object) -> Path:
     return Path(value)  # type: ignore[arg-type]
 
 
+def _datasets(value: object) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        validate.fail("datasets", f"a non-empty list of {', '.join(DATASETS)}", value)
+    return [validate.choice(f"datasets[{i}]", d, DATASETS) for i, d in enumerate(value)]
+
+
 _CHECKS: dict[str, Any] = {
     "profile": check_profile,
     "device": lambda v: (resolve_device(v), v)[1],
     "seeds": lambda v: None if v is None else validate.seed_list("seeds", v),
     "results": lambda v: _path("results", v),
     "data": lambda v: _path("data", v),
+    "benchmarks": lambda v: _path("benchmarks", v),
     "K": lambda v: validate.real("K", v, at_least=K_RANGE[0], at_most=K_RANGE[1]),
     "interactive": lambda v: validate.boolean("interactive", v),
     "keep_on_drive": lambda v: validate.boolean("keep_on_drive", v),
+    "measure": lambda v: validate.boolean("measure", v),
+    "datasets": _datasets,
+    "seed": lambda v: validate.integer(
+        "seed", v, at_least=0, at_most=validate.MAX_SEED
+    ),
+    "fan_in": lambda v: validate.integer("fan_in", v, at_least=1),
+    "weight_std": lambda v: validate.real("weight_std", v, above=0),
+    "input_std": lambda v: validate.real("input_std", v, above=0),
 }
 
 
@@ -88,8 +104,9 @@ def check(**parameters: object) -> dict[str, Any]:
     """Check a chapter's parameters by name; returns them checked (paths as Path).
 
     Known names: profile, device, seeds (None or distinct integer seeds), results and
-    data (folders), K (GAAF's frequency constant), interactive and keep_on_drive
-    (True/False). Any other name is refused, so a typo in ``-p`` is caught too.
+    data and benchmarks (folders), K (GAAF's frequency constant), interactive, keep_on_drive and
+    measure (True/False), datasets (names of :data:`gaaf.data.DATASETS`), seed,
+    fan_in, weight_std and input_std. Any other name is refused.
     """
     checked = {}
     for name, value in parameters.items():

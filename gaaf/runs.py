@@ -43,6 +43,7 @@ __all__ = [
     "NOT_RUN",
     "RECORD_FORMAT",
     "Runs",
+    "all_records",
     "checkpoint_path",
     "collect",
     "load_record",
@@ -53,9 +54,10 @@ __all__ = [
 ]
 
 RECORD_FORMAT = 3
-"""2: MLP records carry ``probes``. 3: records are sealed by ``digest`` (format-2
-records were sealed as they were, without any other change but their label), and a run
-that diverged is a record with ``diverged`` and no metrics."""
+"""The record format this gaaf reads. Format 2 added ``probes`` to MLP records; format 3
+seals records by ``digest`` (format-2 records were sealed as they were, with no other
+change but their label), and a run that diverged is a record with ``diverged`` and no
+metrics."""
 
 NOT_RUN = "not run here"
 """What a table cell says where nothing was measured."""
@@ -302,6 +304,12 @@ def run(
         atomic_write_json(path, record)
         checkpoint.unlink(missing_ok=True)
     return record
+
+
+def all_records(results: Path | str) -> list[dict[str, Any]]:
+    """Every record under ``results`` (checked as :func:`load_record` does), in file
+    name order."""
+    return [load_record(path) for path in sorted(Path(results).glob("*/*.json"))]
 
 
 @dataclass

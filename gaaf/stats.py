@@ -1,27 +1,55 @@
 """Statistics over seeds: mean and spread, Welch's interval for a difference of means,
-and how two sets of seeds compare pair by pair."""
+and how two sets of seeds compare pair by pair; and the accessors that take numbers out
+of records (a metric, a probe per layer, the gradient flow) for the tables and claims.
+
+A chapter's records come as *groups*: group name -> records, one per seed (what
+:func:`gaaf.runs.collect` returns in ``Runs.groups``)."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from scipy import stats as _scipy_stats
 
 from gaaf import validate
 from gaaf.config import ExperimentConfig
+from gaaf.probes import mean_over_epochs
 
 __all__ = [
+    "Groups",
     "Interval",
+    "LayerValue",
+    "Record",
     "SeedPairs",
     "Summary",
     "aggregate",
+    "dataset_groups",
+    "flow_value",
+    "gradient_flow",
+    "layer_count",
+    "per_layer",
+    "present",
+    "probe_histograms",
+    "probe_value",
+    "ratio_of_means",
     "seed_pairs",
+    "shortest_run",
     "summarize",
+    "values",
     "welch",
 ]
+
+Record = dict[str, Any]
+"""A run's record (see :mod:`gaaf.runs`)."""
+
+Groups = dict[str, list[Record]]
+"""Group name -> records, one per seed."""
+
+LayerValue = Callable[[Record, int], float]
+"""``(record, hidden layer index) -> a number``, e.g. :func:`probe_value`'s result."""
 
 
 class Summary(NamedTuple):
@@ -123,3 +151,98 @@ def aggregate(
             row[metric] = summarize([float(r[metric]) for r in members])
         rows.append(row)
     return rows
+
+
+# ----------------------------------------------------------- numbers out of records
+
+
+def values(records: Sequence[Record], metric: str, scale: float = 1.0) -> list[float]:
+    """``metric * scale`` of each record (``test_acc``, ``best_epoch``, ...)."""
+    return [float(r[metric]) * scale for r in records]
+
+
+def present(groups: Groups) -> Groups:
+    """The groups that have at least one record, in order."""
+    return {name: records for name, records in groups.items() if records}
+
+
+def layer_count(groups: Groups) -> int:
+    """The number of hidden layers of the first record in ``groups`` (0 if none)."""
+    for records in groups.values():
+        if records:
+            return len(records[0]["config"]["widths"])
+    return 0
+
+
+def shortest_run(groups: Groups) -> int:
+    """The fewest epochs any record in ``groups`` trained."""
+    return min(r["epochs_run"] for records in groups.values() for r in records)
+
+
+def dataset_groups(groups: Groups, dataset: str) -> Groups:
+    """The groups ``"<dataset>: <variant>"`` of one dataset that have records, by
+    variant."""
+    prefix = f"{dataset}: "
+    return {
+        name.removeprefix(prefix): records
+        for name, records in groups.items()
+        if name.startswith(prefix) and records
+    }
+
+
+def probe_value(probe: str, key: str) -> LayerValue:
+    """``(record, k) -> record["probes"]["test"][probe][k][key]``, e.g.
+    ``probe_value("correlations", "mean_abs")``."""
+
+    def value(record: Record, k: int) -> float:
+        return float(record["probes"]["test"][probe][k][key])
+
+    return value
+
+
+def probe_histograms(probe: str) -> Callable[[Record], list[dict[str, Any]]]:
+    """``record -> the per-layer histograms of probe`` (``weights``, ``correlations``,
+    ``net_inputs``)."""
+
+    def histograms(record: Record) -> list[dict[str, Any]]:
+        return [layer["histogram"] for layer in record["probes"]["test"][probe]]
+
+    return histograms
+
+
+def gradient_flow(
+    record: Record, quantity: str = "dz", epochs: int | None = None
+) -> list[float]:
+    """Mean ``|gradient|`` per hidden layer (layer 1 first) of a record's gradient-flow
+    probe: over all iterations (``epochs=None``) or over its first ``epochs`` epochs."""
+    flow = record["probes"]["gradient_flow"]
+    if epochs is None:
+        return [float(v) for v in flow["mean"][quantity]]
+    return mean_over_epochs(flow, quantity, epochs)
+
+
+def flow_value(quantity: str = "dz", epochs: int | None = None) -> LayerValue:
+    """:func:`gradient_flow` as a :data:`LayerValue`."""
+
+    def value(record: Record, k: int) -> float:
+        return gradient_flow(record, quantity, epochs)[k]
+
+    return value
+
+
+def per_layer(
+    records: Sequence[Record], value: LayerValue, layers: int
+) -> list[Summary | None]:
+    """Per hidden layer (layer 1 first): the :class:`Summary` of ``value`` over
+    ``records`` (None when there are no records)."""
+    if not records:
+        return [None] * layers
+    return [summarize([value(r, k) for r in records]) for k in range(layers)]
+
+
+def ratio_of_means(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """``mean(a) / mean(b)``; None when either is empty or ``mean(b)`` is 0."""
+    if not a or not b:
+        return None
+    denominator = statistics.fmean(b)
+    return statistics.fmean(a) / denominator if denominator else None

@@ -2,15 +2,15 @@
 
 Each check returns the value it accepted (converted where that is its job) or raises
 one ``ValueError`` whose message starts with the parameter's name and ends with the
-value it got: ``lr must be a number > 0, got -1``. A leaf module: it imports nothing
-from :mod:`gaaf`.
+value it got: ``lr must be a finite number > 0, got -1``. A leaf module: it imports
+nothing else from gaaf.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -24,8 +24,6 @@ __all__ = [
     "real_tensor",
     "seed_list",
 ]
-
-T = TypeVar("T")
 
 MAX_SEED = 2**63 - 1
 """The largest seed ``torch.manual_seed`` accepts."""
@@ -119,7 +117,7 @@ def boolean(name: str, value: object) -> bool:
     return bool(value)
 
 
-def choice(name: str, value: T, allowed: Collection[Any]) -> T:
+def choice(name: str, value: Any, allowed: Collection[Any]) -> Any:
     """``value`` if it is one of ``allowed``."""
     if (
         not isinstance(value, (str, int, float, bool, type(None)))

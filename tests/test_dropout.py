@@ -1,4 +1,5 @@
-"""Dropout's variance argument: moments of the net input, expected slopes, figures."""
+"""Dropout's variance argument: moments of the net input, expected slopes, and what
+the chapter reads (its figures are tested in test_figures.py)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ import torch
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad
 
-from gaaf import plots
 from gaaf.dropout import (
     XAVIER_STD_1024,
+    SlopeGains,
+    approximation_gap,
     expected_slope,
+    gain_crossover,
     monte_carlo_slope,
     net_input_moments,
     representative_unit,
     saturation_gain_limit,
     slope_gains,
     tanh_slope,
+    unit_gains,
+    weight_std_for_gain,
 )
 
 
@@ -227,30 +232,51 @@ def test_bad_parameters_raise_one_clear_error(call, name):
         call(w, x)
 
 
-# -------------------------------------------------------------------- figures
+# ------------------------------------------------------------ what the chapter reads
 
 
-def test_dropout_figures_have_their_panels_and_finite_curves():
-    w, x = representative_unit(2.0, 128, 0.05, generator())
-    z = monte_carlo_slope(w, x, 0.5, 500, generator()).z
-    moments = {"inverted": tuple(v.item() for v in net_input_moments(w, x, 0.5))}
-    curves = [slope_gains(torch.linspace(0, 4, 9), p) for p in (0.2, 0.5)]
-    markers = [slope_gains([0.0, 2.0], 0.5, draws=200)]
-    for fig, n_axes in [
-        (plots.net_input_figure({"inverted": z}, moments, "z"), 1),
-        (plots.slope_gain_figure(curves, markers), 3),
-        (plots.dropout_explorer_figure(0.5, 0.05, 2.0, draws=500, fan_in=128), 2),
-        (plots.dropout_explorer_static(draws=200, fan_in=128), 6),
-    ]:
-        assert len(fig.axes) == n_axes
-        for ax in fig.axes:
-            assert ax.lines or ax.collections or ax.patches, ax.get_title()
-            assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
-        plots.plt.close(fig)
+def test_weight_std_for_a_gain_by_hand():
+    # exp(2 sigma^2) = e needs sigma^2 = 1/2 = p/(1-p) n s^2 E[x^2] = 1 * 2 * s^2 * 1
+    assert weight_std_for_gain(math.e, 0.5, 2, 1.0) == pytest.approx(0.5)
+    # p = 0.2: p/(1-p) = 1/4, so sigma^2 = ln(5)/2 = n s^2 E[x^2] / 4
+    s = weight_std_for_gain(5.0, 0.2, 1024, 0.25)
+    assert s == pytest.approx(math.sqrt(2 * math.log(5) / 256))
+    # and the representative unit with that std has about that far-saturation gain (its
+    # inputs do not depend on its weights' std)
+    x = representative_unit(0.0, 1024, 0.03, generator(), 1.0)[1]
+    s = weight_std_for_gain(5.0, 0.5, 1024, x.square().mean().item())
+    w, x = representative_unit(0.0, 1024, s, generator(), 1.0)
+    sigma = net_input_moments(w, x, 0.5)[1].sqrt()
+    assert saturation_gain_limit(sigma).item() == pytest.approx(5.0, rel=0.1)
+    with pytest.raises(ValueError, match=r"^gain must be a finite number > 1"):
+        weight_std_for_gain(1.0, 0.5, 2, 1.0)
 
 
-def test_explorer_title_reports_both_slopes():
-    fig = plots.dropout_explorer_figure(0.5, XAVIER_STD_1024, 3.0, draws=2000)
-    title = fig.axes[0].get_title()
-    assert "with dropout" in title and f"{tanh_slope(torch.tensor(3.0)):.3g}" in title
-    plots.plt.close(fig)
+def gains(z0, gain, mc=None):
+    z0 = torch.tensor(z0, dtype=torch.float64)
+    plain = torch.ones_like(z0)
+    expected = torch.tensor(gain, dtype=torch.float64)
+    mc = None if mc is None else torch.tensor(mc, dtype=torch.float64)
+    stderr = None if mc is None else torch.full_like(z0, 0.01)
+    return SlopeGains(0.5, z0, torch.ones_like(z0), plain, expected, mc, stderr)
+
+
+def test_gain_crossover_and_approximation_gap():
+    assert gain_crossover(gains([0.0, 1.0, 2.0, 3.0], [0.8, 0.99, 1.2, 1.5])) == 2.0
+    assert gain_crossover(gains([0.0, 1.0], [0.8, 0.9])) is None
+    # relative gaps +10%, -25%, +5%: the largest is at z0 = 1, 0.05 / 0.01 = 5 errors
+    gap = approximation_gap(gains([0.0, 1.0, 2.0], [0.5, 0.2, 1.0], [0.55, 0.15, 1.05]))
+    assert gap.relative == pytest.approx(-0.25) and gap.z0 == 1.0
+    assert gap.stderrs == pytest.approx(5.0)
+    with pytest.raises(ValueError, match=r"^gains must be sampled"):
+        approximation_gap(gains([0.0], [0.5]))
+
+
+def test_unit_gains_are_the_slope_gains_of_each_unit():
+    (row,) = unit_gains((0.05,), (2.5,), (0.2,), z0=(0.0, 3.0), fan_in=64, seed=3)
+    g = slope_gains([0.0, 3.0], 0.2, fan_in=64, weight_std=0.05, input_std=2.5, seed=3)
+    x = representative_unit(0.0, 64, 0.05, generator(3), 2.5)[1]
+    assert (row.weight_std, row.input_std, row.p) == (0.05, 2.5, 0.2)
+    assert row.mean_square_input == pytest.approx(x.square().mean().item())
+    assert row.gains == pytest.approx(tuple(g.gain.tolist()))
+    assert row.limit == pytest.approx(math.exp(2 * g.sigma[1].item() ** 2))

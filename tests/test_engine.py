@@ -487,3 +487,29 @@ def test_kill_9_then_resume_equals_the_uninterrupted_run(mnist, tmp_path):
     assert without_seconds(resumed["history"]) == without_seconds(reference["history"])
     assert resumed["test_acc"] == reference["test_acc"]
     assert resumed["test_loss"] == reference["test_loss"]
+
+
+def test_results_on_drive_only_on_colab_and_keeps_every_record(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from gaaf import book
+
+    results, drive = tmp_path / "results", tmp_path / "drive" / "results"
+    (results / "mnist").mkdir(parents=True)
+    (results / "mnist" / "a.json").write_text("committed")
+    assert book.keep_results_on_drive(results, drive) is None  # not on Colab
+    assert not results.is_symlink()
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    (drive / "mnist").mkdir(parents=True)
+    (drive / "mnist" / "a.json").write_text("on drive already")
+    (drive / "mnist" / "b.json").write_text("from an earlier session")
+    assert book.keep_results_on_drive(results, drive) == drive
+    assert mounted == ["/content/drive"] and results.is_symlink()
+    assert (results / "mnist" / "a.json").read_text() == "on drive already"
+    assert (results / "mnist" / "b.json").exists()
+    assert book.keep_results_on_drive(results, drive) == drive  # again: no change

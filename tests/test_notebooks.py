@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 import types
 from pathlib import Path
@@ -10,7 +11,13 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from gaaf.book import SETUP_MARKER, chapter_notebooks, run_chapter, setup_cell_source
+from gaaf.book import (
+    SETUP_MARKER,
+    ChapterFailed,
+    chapter_notebooks,
+    run_chapter,
+    setup_cell_source,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = chapter_notebooks(ROOT)
@@ -33,9 +40,46 @@ def test_notebook_structure(path):
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0] is code[1]
     assert 'profile = "default"' in tagged[0].source
+    # the next cell checks every parameter before any work (see test_a_bad_parameter...)
+    checked = checked_names(code[2].source)
+    assert {"profile", "device"} <= checked
+    for name in parameter_names(tagged[0].source):
+        assert name in checked, f"{path.stem}: parameter {name} is not checked"
     assert nb.metadata["kernelspec"]["name"] == "python3"
     # stored without outputs: the book executes chapters when it is built
     assert all(not c.outputs and c.execution_count is None for c in code)
+
+
+def parameter_names(source: str) -> list[str]:
+    """The names a parameters cell assigns."""
+    return [
+        target.id
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    ]
+
+
+def checked_names(source: str) -> set[str]:
+    """The parameters a check cell checks: the keywords it passes to ``params.check``
+    and the names ``validate.*`` calls give as their first argument."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        if not isinstance(owner, ast.Name):
+            continue
+        if owner.id == "params" and node.func.attr == "check":
+            names |= {k.arg for k in node.keywords if isinstance(k.value, ast.Name)}
+        elif owner.id == "validate" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant):
+                names.add(first.value)
+            elif isinstance(first, ast.JoinedStr):  # f"datasets[{i}]"
+                names.add(first.values[0].value.split("[")[0])
+    return names
 
 
 def run_setup_cell(source: str) -> list[tuple]:
@@ -111,6 +155,7 @@ def test_chapter_runs_at_the_smoke_profile(path):
 def test_a_bad_parameter_stops_a_chapter_with_a_clear_error():
     import papermill
 
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     bad = OUTPUT / "bad-parameter.ipynb"
     with pytest.raises(
         papermill.PapermillExecutionError, match="profile must be one of"
@@ -121,7 +166,49 @@ def test_a_bad_parameter_stops_a_chapter_with_a_clear_error():
             parameters={"profile": "huge"},
             progress_bar=False,
         )
-    with pytest.raises(papermill.PapermillExecutionError, match="device must be"):
+    with pytest.raises(ChapterFailed, match="ValueError: device must be"):
         run_chapter(NOTEBOOKS[0], OUTPUT / "bad", profile="smoke", device="tpu")
     with pytest.raises(ValueError, match="profile must be one of"):
         run_chapter(NOTEBOOKS[0], OUTPUT / "bad", profile="huge")
+
+
+def error_cell(executed: Path) -> tuple[int, list[nbformat.NotebookNode]]:
+    """The index, among the executed notebook's code cells, of the cell that raised."""
+    code = [
+        c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"
+    ]
+    failed = [
+        i
+        for i, c in enumerate(code)
+        if any(o.output_type == "error" for o in c.outputs)
+    ]
+    assert len(failed) == 1, failed
+    return failed[0], code
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(("value", "shown"), [(0, "0"), ("10000", "'10000'")])
+def test_a_bad_parameter_is_refused_by_the_check_cell_naming_it(value, shown):
+    # -p K 0 used to fail in cell 8 with ZeroDivisionError, and -r K 10000 (a string)
+    # with a TypeError deep in gaaf_derived; now the check cell stops the chapter
+    import papermill
+
+    chapter = next(nb for nb in NOTEBOOKS if nb.stem == "gaaf_derived")
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    executed = OUTPUT / f"bad-K-{value}.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError) as raised:
+        papermill.execute_notebook(
+            str(chapter),
+            str(executed),
+            parameters={"profile": "smoke", "device": "cpu", "K": value},
+            cwd=str(chapter.parent),
+            progress_bar=False,
+        )
+    assert raised.value.ename == "ValueError"
+    assert raised.value.evalue.startswith("K must be a finite number")
+    assert raised.value.evalue.endswith(f"got {shown}")
+    index, code = error_cell(executed)
+    # the first code cell after the parameters papermill injected
+    assert "injected-parameters" in code[index - 1].metadata.get("tags", [])
+    assert "parameters" in code[index - 2].metadata.get("tags", [])
+    assert "params.check(" in code[index].source

@@ -1,0 +1,81 @@
+"""Numbers measured from one record, beyond the ones it stores.
+
+* Speed without the stopping rule: the first epoch whose validation accuracy reaches a
+  target (:func:`epochs_to_target`), and the validation accuracy at a given epoch
+  (:func:`accuracy_at`). "Epochs to converge" (the best epoch by validation loss) stops
+  a slow learner while its accuracy still rises; these do not depend on it.
+* Where the gradient goes (records with a gradient-flow probe): the mean ``|dL/dz|``,
+  ``|dL/dh|`` or ``|dL/dW|`` per hidden layer over the first epochs
+  (:func:`flow_over_epochs`), and the **slope factor** ``mean|dL/dz| / mean|dL/dh|`` per
+  layer and epoch (:func:`slope_factor`): how much of the gradient arriving at a unit's
+  output the activation passes on to its net input (``dz = phi'(z) dh``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gaaf import validate
+
+__all__ = [
+    "FLOW_QUANTITIES",
+    "accuracy_at",
+    "epochs_to_target",
+    "flow_over_epochs",
+    "slope_factor",
+]
+
+FLOW_QUANTITIES = ("dz", "dh", "dw")
+"""Mean |dL/dz| (net input), |dL/dh| (unit output), |dL/dW| (incoming weights)."""
+
+
+def epochs_to_target(record: dict[str, Any], target: float) -> int | None:
+    """The first epoch whose validation accuracy is at least ``target`` (a fraction);
+    None if the run never reached it."""
+    validate.real("target", target, above=0, at_most=1)
+    for row in record["history"]:
+        if row["val_acc"] >= target:
+            return int(row["epoch"])
+    return None
+
+
+def accuracy_at(record: dict[str, Any], epoch: int) -> float | None:
+    """Validation accuracy after ``epoch`` epochs; None if the run stopped earlier."""
+    validate.integer("epoch", epoch, at_least=1)
+    history = record["history"]
+    return history[epoch - 1]["val_acc"] if epoch <= len(history) else None
+
+
+def _per_epoch(record: dict[str, Any], quantity: str) -> list[list[float]]:
+    validate.choice("quantity", quantity, FLOW_QUANTITIES)
+    try:
+        return record["probes"]["gradient_flow"]["per_epoch"][quantity]
+    except KeyError:
+        raise ValueError(
+            f"record {record.get('label', '?')} has no gradient-flow probe "
+            "(only MLP records of format 2 or later do)"
+        ) from None
+
+
+def flow_over_epochs(record: dict[str, Any], quantity: str, epochs: int) -> list[float]:
+    """Mean of ``quantity`` per hidden layer (bottom first) over the first ``epochs``
+    epochs (every epoch has the same number of iterations, so this is the mean over
+    their iterations)."""
+    validate.integer("epochs", epochs, at_least=1)
+    rows = _per_epoch(record, quantity)[:epochs]
+    if len(rows) < epochs:
+        raise ValueError(
+            f"epochs must be at most the run's {len(rows)} epochs, got {epochs}"
+        )
+    return [sum(column) / len(column) for column in zip(*rows, strict=True)]
+
+
+def slope_factor(record: dict[str, Any]) -> list[list[float]]:
+    """``mean|dL/dz| / mean|dL/dh|`` per epoch (rows) and hidden layer (columns,
+    bottom first): the gradient the activation lets through, as a fraction of what
+    reaches the unit's output."""
+    dz, dh = _per_epoch(record, "dz"), _per_epoch(record, "dh")
+    return [
+        [z / h if h else float("nan") for z, h in zip(zs, hs, strict=True)]
+        for zs, hs in zip(dz, dh, strict=True)
+    ]

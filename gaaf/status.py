@@ -1,0 +1,75 @@
+"""Where every number was computed: the provenance of run and benchmark records, as
+the book's status page shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gaaf.tables import markdown_table
+
+__all__ = ["provenance_summary", "provenance_table"]
+
+
+def _commit(info: dict[str, Any]) -> str:
+    commit = info.get("git_commit") or "unknown"
+    return commit[:8] + (" (uncommitted changes)" if commit.endswith("+dirty") else "")
+
+
+def _where(info: dict[str, Any]) -> str:
+    device = info.get("device", "unknown")
+    extra = [
+        f"CUDA {info['cuda_version']}" if info.get("cuda_version") else "",
+        f"driver {info['nvidia_driver']}" if info.get("nvidia_driver") else "",
+        f"image {info['runtime_image']}" if info.get("runtime_image") else "",
+    ]
+    extra = [e for e in extra if e]
+    return device + (f" ({', '.join(extra)})" if extra else "")
+
+
+def provenance_summary(records: Sequence[dict[str, Any]]) -> str:
+    """One row per device, commit and torch version: runs, total wall time in hours,
+    first and last date. Run and benchmark records alike (both carry ``provenance``)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        info = record["provenance"]
+        key = (_where(info), _commit(info), info.get("torch_version", "?"))
+        groups.setdefault(key, []).append(info)
+    rows = []
+    for (where, commit, torch_version), infos in sorted(groups.items()):
+        dates = sorted(i["date"][:10] for i in infos)
+        hours = sum(i["wall_seconds"] for i in infos) / 3600
+        rows.append(
+            (
+                where,
+                commit,
+                torch_version,
+                len(infos),
+                f"{hours:.2f}",
+                dates[0],
+                dates[-1],
+            )
+        )
+    headers = ["device", "commit", "torch", "records", "wall time (h)", "first", "last"]
+    return markdown_table(headers, rows)
+
+
+def provenance_table(records: Sequence[dict[str, Any]]) -> str:
+    """Every run record: its label, epochs, wall time, device, commit and date."""
+    rows = []
+    for record in records:
+        info = record["provenance"]
+        epochs = len(record.get("history", []))
+        state = " (diverged)" if "diverged" in record else ""
+        rows.append(
+            (
+                record["label"] + state,
+                epochs,
+                f"{info['wall_seconds'] / 60:.1f}",
+                _where(info),
+                _commit(info),
+                info["date"][:10],
+            )
+        )
+    headers = ["run", "epochs", "wall time (min)", "device", "commit", "date"]
+    return markdown_table(headers, rows)

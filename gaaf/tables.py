@@ -1,0 +1,566 @@
+"""The book's tables, as ``(headers, rows)`` for :func:`markdown_table`: ours beside the
+paper's (:mod:`gaaf.paper`), spreads and intervals over seeds, per-layer probes, and the
+costs from benchmark records.
+
+Numbers are shown with 3 significant figures, except accuracies in percent, which keep
+two decimals as the paper prints them (98.16 against 98.23: three figures would hide the
+differences the tables are about). A cell with no measurement says
+:data:`gaaf.runs.NOT_RUN`. Groups are named by :func:`gaaf.figures.style.display`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from gaaf import paper
+from gaaf.dropout import SlopeGains, UnitGains
+from gaaf.figures.style import display
+from gaaf.plans import CNN_VARIANTS
+from gaaf.runs import NOT_RUN, Runs
+from gaaf.stats import (
+    Groups,
+    LayerValue,
+    Record,
+    dataset_groups,
+    flow_value,
+    layer_count,
+    per_layer,
+    present,
+    seed_pairs,
+    shortest_run,
+    summarize,
+    values,
+    welch,
+)
+
+__all__ = [
+    "BENCH_VARIANTS",
+    "GaafCost",
+    "Table",
+    "activation_costs",
+    "cnn_table",
+    "common_settings",
+    "gaaf_cost",
+    "gradient_flow_columns",
+    "gradient_flow_table",
+    "interval_rows",
+    "layer_columns",
+    "layer_difference_rows",
+    "layer_rows",
+    "loader_costs",
+    "markdown_table",
+    "mean_std",
+    "mnist_table",
+    "number",
+    "runs_shown",
+    "sensitivity_table",
+    "signed",
+    "slope_gain_table",
+    "step_costs",
+    "trained_on",
+    "unit_gains_table",
+]
+
+Table = tuple[list[str], list[list[str]]]
+"""Headers and rows of cells."""
+
+
+def number(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant figures: ``number(0.0123456) == "0.0123"``."""
+    return f"{x:.{digits}g}"
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """``x`` with its sign and ``digits`` significant figures: ``"+0.178"``."""
+    return f"{x:+.{digits}g}"
+
+
+def markdown_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], digits: int = 3
+) -> str:
+    """A Markdown table; floats with ``digits`` significant figures, integers with
+    thousands separators, anything else as ``str``."""
+
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return number(v, digits)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:,}"
+        return str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mean_std(found: Sequence[float], decimals: int | None = None) -> str:
+    """``"98.16 (0.08)"``: mean (standard deviation) of ``found``, with ``decimals``
+    decimals or (None) 3 significant figures; one value: ``"97.91 (1 seed)"``; none:
+    :data:`~gaaf.runs.NOT_RUN`."""
+    if not found:
+        return NOT_RUN
+
+    def show(x: float) -> str:
+        return number(x) if decimals is None else f"{x:.{decimals}f}"
+
+    s = summarize(found)
+    return (
+        f"{show(s.mean)} (1 seed)"
+        if s.std is None
+        else f"{show(s.mean)} ({show(s.std)})"
+    )
+
+
+def common_settings(records: Sequence[Record]) -> str:
+    """The config fields shared by all ``records`` (seed left out), as one Markdown line."""
+    configs = [r["config"] for r in records]
+    if not configs:
+        return NOT_RUN
+    shared = {
+        k: v
+        for k, v in configs[0].items()
+        if k != "seed" and v is not None and all(c.get(k) == v for c in configs)
+    }
+    return ", ".join(f"`{k}={v}`" for k, v in shared.items())
+
+
+def trained_on(groups: Groups) -> str:
+    """The devices the records of ``groups`` were trained on, as one Markdown line."""
+    devices = sorted({r["provenance"]["device"] for rs in groups.values() for r in rs})
+    return "Trained on: " + ("; ".join(devices) or NOT_RUN)
+
+
+def runs_shown(runs: Runs, settings_of: str | None = "base") -> str:
+    """What a chapter says about its runs: :meth:`~gaaf.runs.Runs.describe`, then the
+    settings the runs of group ``settings_of`` share (the other groups differ only in
+    their variant), when that group has records."""
+    text = runs.describe()
+    records = runs.groups.get(settings_of or "", [])
+    if records:
+        text += (
+            f"\n\nSettings of the {display(settings_of or '')} runs (the others differ "
+            "only in dropout or activation): " + common_settings(records)
+        )
+    return text
+
+
+# --------------------------------------------------------------------- the MNIST table
+
+
+def mnist_table(groups: Groups) -> Table:
+    """The paper's MNIST table with ours beside it: test accuracy (%) and epochs to
+    converge, mean (std) over seeds, the differences of the means, and wall time."""
+    headers = ["model", "seeds", "test acc. (%), ours", "paper", "ours - paper"]
+    headers += ["epochs, ours", "paper", "ours - paper", "train time per run"]
+    rows = []
+    for name, records in groups.items():
+        row = [display(name), str(len(records))]
+        for metric, scale, decimals in (("test_acc", 100, 2), ("best_epoch", 1, None)):
+            ours = values(records, metric, scale)
+            reported = paper.MNIST[name][metric]
+            shown = (
+                f"{reported.mean:.{decimals}f}" if decimals else f"{reported.mean:g}"
+            )
+            row += [mean_std(ours, decimals), f"{shown} ({reported.std:g})"]
+            if not ours:
+                row.append(NOT_RUN)
+                continue
+            diff = summarize(ours).mean - reported.mean
+            row.append(f"{diff:+.2f}" if decimals else signed(diff))
+        seconds = values(records, "train_seconds")
+        row.append(f"{summarize(seconds).mean / 60:.1f} min" if seconds else NOT_RUN)
+        rows.append(row)
+    return headers, rows
+
+
+def interval_rows(
+    groups: Groups,
+    comparisons: Sequence[tuple[str, str, str, float]],
+    level: float = 0.95,
+) -> Table:
+    """For each ``(a, b, metric, scale)``: mean(a) - mean(b) of ``metric * scale`` with
+    its Welch t interval over seeds, whether the interval excludes 0, and how the seeds
+    compare pair by pair (ties counted)."""
+    headers = [
+        "comparison",
+        "difference",
+        f"{level:.0%} interval",
+        "excludes 0",
+        "seeds",
+    ]
+    rows = []
+    for a, b, metric, scale in comparisons:
+        va = values(groups.get(a, []), metric, scale)
+        vb = values(groups.get(b, []), metric, scale)
+        label = f"{metric}: {display(a)} - {display(b)}"
+        found = welch(va, vb, level) if va and vb else None
+        if found is None:
+            why = NOT_RUN if not (va and vb) else "fewer than 2 seeds"
+            rows.append([label, why, "", "", ""])
+            continue
+        rows.append(
+            [
+                label,
+                signed(found.diff),
+                f"[{signed(found.low)}, {signed(found.high)}]",
+                "yes" if found.excludes_zero() else "no",
+                f"{display(a)} {seed_pairs(va, vb)}",
+            ]
+        )
+    return headers, rows
+
+
+def sensitivity_table(groups: Groups) -> Table:
+    """One row per sensitivity group: test accuracy, best epoch, epochs run, and
+    whether early stopping ended the run (mean over seeds where there are several)."""
+    headers = [
+        "setting",
+        "seeds",
+        "test acc. (%)",
+        "best epoch",
+        "epochs run",
+        "stopped",
+    ]
+    rows = []
+    for name, records in groups.items():
+        if not records:
+            rows.append([display(name), "0", NOT_RUN, "", "", ""])
+            continue
+        stopped = sum(bool(r["stopped_early"]) for r in records)
+        rows.append(
+            [
+                display(name),
+                str(len(records)),
+                mean_std(values(records, "test_acc", 100), 2),
+                mean_std(values(records, "best_epoch")),
+                mean_std(values(records, "epochs_run")),
+                f"{stopped} of {len(records)}",
+            ]
+        )
+    return headers, rows
+
+
+# ------------------------------------------------------------------- per-layer tables
+
+
+def _cell(summary: Any, digits: int | None = None) -> str:
+    if summary is None:
+        return NOT_RUN
+    show = number if digits is None else (lambda x: f"{x:.{digits}f}")
+    return show(summary.mean) + (f" ({show(summary.std)})" if summary.std else "")
+
+
+def layer_rows(groups: Groups, value: LayerValue, decimals: int | None = None) -> Table:
+    """A per-layer table: one row per hidden layer (top layer first, as the paper), one
+    column per group with ``value(record, layer_index)`` as mean (std) over seeds, with
+    3 significant figures or ``decimals`` decimals."""
+    layers = layer_count(groups)
+    columns = {
+        name: per_layer(records, value, layers) for name, records in groups.items()
+    }
+    headers = ["layer", *map(display, groups)]
+    rows = [
+        [f"layer {k + 1}", *(_cell(col[k], decimals) for col in columns.values())]
+        for k in reversed(range(layers))
+    ]
+    return headers, rows
+
+
+def layer_difference_rows(
+    groups: Groups, value: LayerValue, baseline: str = "base"
+) -> Table:
+    """Per layer (top first) and per other group: mean ``value`` minus the baseline's,
+    with its 95% Welch interval over seeds."""
+    others = [g for g in groups if g != baseline]
+    headers = ["layer", *(f"{display(g)} - {display(baseline)}" for g in others)]
+    rows = []
+    for k in reversed(range(layer_count(groups))):
+        row = [f"layer {k + 1}"]
+        for g in others:
+            a = [value(r, k) for r in groups[g]]
+            b = [value(r, k) for r in groups.get(baseline, [])]
+            found = welch(a, b) if a and b else None
+            if found is None:
+                diff = summarize(a).mean - summarize(b).mean if a and b else None
+                row.append(NOT_RUN if diff is None else signed(diff))
+            else:
+                row.append(
+                    f"{signed(found.diff)} [{signed(found.low)}, {signed(found.high)}]"
+                )
+        rows.append(row)
+    return headers, rows
+
+
+def layer_columns(groups: Groups, value: LayerValue) -> Table:
+    """One row per group, one column per layer (bottom first): mean ``value``."""
+    layers = layer_count(groups)
+    headers = ["setting", *(f"layer {k + 1}" for k in range(layers))]
+    rows = []
+    for name, records in groups.items():
+        means = per_layer(records, value, layers)
+        rows.append(
+            [display(name), *(NOT_RUN if m is None else number(m.mean) for m in means)]
+        )
+    return headers, rows
+
+
+def gradient_flow_table(
+    groups: Groups, quantity: str = "dz", matched: bool = False
+) -> Table:
+    """The paper's gradient-flow table with ours: per hidden layer (top first), mean
+    ``|gradient|`` per group (mean (std) over seeds), ours with / without dropout and
+    GAAF / base as ratios of the means, and (for ``dz``) the paper's two columns and
+    ratio. ``matched``: average over the first epochs every run has, instead of all
+    iterations."""
+    shown = present(groups)
+    epochs = shortest_run(shown) if matched else None
+    value = flow_value(quantity, epochs)
+    span = f"first {epochs} epochs" if matched else "all iterations"
+    ratios = [
+        (a, "base") for a in ("dropout", "gaaf") if a in shown and "base" in shown
+    ]
+    headers = [f"layer ({span})", *map(display, shown)]
+    headers += [f"{display(a)} / {display(b)}" for a, b in ratios]
+    if quantity == "dz":
+        headers += ["paper: without dropout", "paper: with dropout", "paper: ratio"]
+    layers = layer_count(shown)
+    columns = {
+        name: per_layer(records, value, layers) for name, records in shown.items()
+    }
+    rows = []
+    for k in reversed(range(layers)):
+        row = [f"layer {k + 1}"]
+        for col in columns.values():
+            s = col[k]
+            row.append(number(s.mean) + (f" ({number(s.std, 2)})" if s.std else ""))
+        row += [f"{columns[a][k].mean / columns[b][k].mean:.2f}" for a, b in ratios]
+        if quantity == "dz":
+            without, with_ = (
+                paper.GRADIENT_FLOW["base"][k],
+                paper.GRADIENT_FLOW["dropout"][k],
+            )
+            row += [number(without), number(with_), f"{with_ / without:.2f}"]
+        rows.append(row)
+    return headers, rows
+
+
+def gradient_flow_columns(groups: Groups, quantity: str = "dz") -> Table:
+    """Sensitivity groups ``"<setting>: <model>"``: per layer (bottom first), mean
+    ``|gradient|`` over the first epochs all runs have, and its ratio to the same
+    setting's base."""
+    shown = present(groups)
+    if not shown:
+        return ["setting"], [[NOT_RUN]]
+    epochs = shortest_run(shown)
+    value = flow_value(quantity, epochs)
+    layers = layer_count(shown)
+    headers = [
+        "setting",
+        *(f"layer {k + 1} (first {epochs} epochs)" for k in range(layers)),
+    ]
+    means = {
+        n: [s.mean for s in per_layer(rs, value, layers)] for n, rs in shown.items()
+    }
+    rows = []
+    for name, m in means.items():
+        base = means.get(name.split(": ")[0] + ": base")
+        cells = [
+            number(m[k]) + (f" (x{m[k] / base[k]:.2f})" if base is not None else "")
+            for k in range(layers)
+        ]
+        rows.append([display(name), *cells])
+    return headers, rows
+
+
+# ----------------------------------------------------------------------- the CNN table
+
+
+def cnn_table(groups: Groups, datasets: Sequence[str]) -> Table:
+    """The paper's CNN table with ours: per variant, per dataset, our test accuracy (%,
+    mean over seeds) and the paper's, each with its change as the paper gives it
+    (:data:`gaaf.paper.CNN_REFERENCE`), of the same source."""
+    headers = ["model"]
+    for d in datasets:
+        headers += [f"{d}: ours", f"{d}: paper"]
+    rows = []
+    for variant in CNN_VARIANTS:
+        row = [display(variant)]
+        ref = paper.CNN_REFERENCE.get(variant)
+        for d in datasets:
+            ours = {
+                v: summarize(values(rs, "test_acc", 100)).mean
+                for v, rs in dataset_groups(groups, d).items()
+            }
+            if variant in ours:
+                change = f" ({ours[variant] - ours[ref]:+.2f})" if ref in ours else ""
+                row.append(f"{ours[variant]:.2f}{change}")
+            else:
+                row.append(NOT_RUN)
+            reported = paper.CNN.get(d)
+            if reported is None:
+                row.append("(not in the paper)")
+            else:
+                change = f" ({reported[variant] - reported[ref]:+.2f})" if ref else ""
+                row.append(f"{reported[variant]:.2f}{change}")
+        rows.append(row)
+    return headers, rows
+
+
+# ------------------------------------------------------------ dropout's variance
+
+
+def slope_gain_table(
+    markers: Sequence[SlopeGains],
+    rates: Sequence[float] = (0.2, 0.5),
+    at: Sequence[float] = (0.0, 1.0, 2.0, 3.0, 4.0),
+) -> Table:
+    """For each sampled :class:`~gaaf.dropout.SlopeGains` of the given ``rates`` and each
+    net input ``at`` (each must lie on its grid, to 1e-9): the noise, the slope without
+    dropout, with it (Gaussian approximation and real masks, +- one standard error), the
+    gains and their far-saturation limit."""
+    headers = [
+        "z0",
+        "p",
+        "σ",
+        "tanh'(z0)",
+        "E[tanh'(z)], Gaussian",
+        "E[tanh'(z)], masks",
+    ]
+    headers += ["gain, Gaussian", "gain, masks", "limit exp(2σ²)"]
+    rows = []
+    for m in markers:
+        if not any(abs(m.p - rate) < 1e-12 for rate in rates):
+            continue
+        assert m.mc is not None and m.mc_stderr is not None and m.mc_gain is not None
+        for z in at:
+            near = torch.isclose(
+                m.z0, torch.tensor(float(z), dtype=m.z0.dtype), atol=1e-9
+            )
+            if not near.any():
+                raise ValueError(
+                    f"z0 = {z:g} is not on the grid of the p = {m.p:g} markers"
+                )
+            i = int(near.nonzero()[0])
+            limit = torch.exp(2.0 * m.sigma[i].square())
+            rows.append(
+                [
+                    number(z),
+                    number(m.p),
+                    *map(number, (m.sigma[i], m.plain[i], m.expected[i])),
+                    f"{number(m.mc[i])} ± {number(m.mc_stderr[i], 1)}",
+                    *map(number, (m.gain[i], m.mc_gain[i], limit)),
+                ]
+            )
+    return headers, rows
+
+
+def unit_gains_table(
+    rows: Sequence[UnitGains], z0: Sequence[float] = (0.0, 3.0)
+) -> Table:
+    """:func:`gaaf.dropout.unit_gains` as a table (its ``z0`` as column headers)."""
+    headers = ["weight std", "input spread", "p", "E[x²]", "σ"]
+    headers += [f"gain at z0 = {z:g}" for z in z0] + ["limit exp(2σ²)"]
+    cells = [
+        [number(r.weight_std), number(r.input_std), number(r.p)]
+        + [number(x) for x in (r.mean_square_input, r.sigma, *r.gains, r.limit)]
+        for r in rows
+    ]
+    return headers, cells
+
+
+# ------------------------------------------------------------------------ costs
+
+BENCH_VARIANTS = {
+    "eager": "GAAF-tanh (eager, default)",
+    "compiled": "GAAF-tanh, compiled",
+    "naive": "naive GAAF-tanh (paper's formula)",
+}
+"""The rows of an activation benchmark record (:func:`gaaf.bench.activations`) that
+:func:`gaaf_cost` reads, by the names the benchmark gives them."""
+
+
+class GaafCost(NamedTuple):
+    """GAAF-tanh against ``torch.tanh`` at one size (:func:`gaaf_cost`)."""
+
+    elements: int
+    eager: float
+    """Forward + backward time over tanh's, the default (eager) path."""
+    compiled: float
+    """The same under ``torch.compile``."""
+    naive: float
+    """The same for the paper's formula in plain torch ops."""
+    saved: float
+    """Tensors saved for backward, in input sizes, eager GAAF."""
+    naive_saved: float
+    """The same for the paper's formula."""
+
+
+def gaaf_cost(
+    record: dict[str, Any], elements: int = 4_000_000, dtype: str = "float32"
+) -> GaafCost:
+    """What GAAF-tanh costs in an activation benchmark record at ``elements`` (or, if
+    the record has no such size, its largest)."""
+    rows = [r for r in record["activations"] if r["dtype"] == dtype]
+    sizes = {r["elements"] for r in rows}
+    n = elements if elements in sizes else max(sizes)
+    found = {r["variant"]: r for r in rows if r["elements"] == n}
+    missing = [v for v in BENCH_VARIANTS.values() if v not in found]
+    if missing:
+        raise KeyError(
+            f"the record has no {missing[0]!r} row at {n:,} elements in {dtype}"
+        )
+    eager, compiled, naive = (
+        found[BENCH_VARIANTS[k]] for k in ("eager", "compiled", "naive")
+    )
+    return GaafCost(
+        n,
+        eager["vs_tanh"],
+        compiled["vs_tanh"],
+        naive["vs_tanh"],
+        eager["saved_x_input"],
+        naive["saved_x_input"],
+    )
+
+
+def activation_costs(record: dict[str, Any]) -> Table:
+    """The activation rows of a benchmark record: time, ratios to the plain activation
+    and to tanh (two decimals, as all ratios of timings here), bandwidth and memory
+    saved for backward."""
+    headers = ["dtype", "elements", "variant", "fwd+bwd (ms)", "vs plain", "vs tanh"]
+    headers += ["GB/s (5 bytes/elt min)", "saved for backward (x input)"]
+    rows = [
+        [
+            r["dtype"],
+            f"{r['elements']:,}",
+            r["variant"],
+            number(r["median_ms"]),
+            f"{r['vs_plain']:.2f}x {r['plain']}",
+            f"{r['vs_tanh']:.2f}x",
+            number(r["min_bytes_gb_per_s"]),
+            f"{r['saved_x_input']:.2f}",
+        ]
+        for r in record["activations"]
+    ]
+    return headers, rows
+
+
+def step_costs(record: dict[str, Any]) -> Table:
+    """One training step of the MNIST MLP per variant, from a benchmark record (the
+    ratio to the base with three decimals: the differences are a few percent)."""
+    rows = [
+        [display(r["variant"]), number(r["median_ms"]), f"{r['vs_base']:.3f}x"]
+        for r in record["mlp_step"]
+    ]
+    return ["network", "step (ms)", "vs base"], rows
+
+
+def loader_costs(record: dict[str, Any]) -> Table:
+    """One MNIST epoch per data pipeline, from a loader benchmark record."""
+    rows = [
+        [pipeline, number(seconds), f"{record['vs_gaaf'][pipeline]:.2f}x"]
+        for pipeline, seconds in record["median_seconds"].items()
+    ]
+    return ["pipeline", "epoch (s)", "vs gaaf"], rows

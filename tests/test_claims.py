@@ -1,0 +1,249 @@
+"""The verdict rule, on intervals and on constructed records: supported, partly
+supported, not supported, not tested; ties between seeds; unequal seed counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from gaaf import claims, plans
+from gaaf.claims import NOT_IN_PAPER, NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
+from gaaf.runs import NOT_RUN
+from gaaf.stats import Interval
+
+
+def iv(diff: float, low: float, high: float) -> Interval:
+    return Interval(diff, low, high, 0.95)
+
+
+@pytest.mark.parametrize(
+    ("interval", "size", "paper", "direction", "word"),
+    [
+        (iv(2.0, 1.0, 3.0), 2.0, 3.0, +1, SUPPORTED),  # resolved, 2 >= 3 / 2
+        (iv(1.0, 0.5, 1.5), 1.0, 3.0, +1, PARTLY),  # resolved, under half the paper's
+        (iv(1.0, -0.5, 2.5), 1.0, 3.0, +1, PARTLY),  # the paper's side, not resolved
+        (iv(-1.0, -1.5, -0.5), -1.0, 3.0, +1, NOT_SUPPORTED),  # resolved against
+        (iv(-1.0, -2.5, 0.5), -1.0, 3.0, +1, NOT_SUPPORTED),  # other side, unresolved
+        (None, 1.0, 3.0, +1, NOT_TESTED),
+        (iv(-60.0, -100.0, -20.0), -60.0, -55.0, -1, SUPPORTED),  # fewer epochs
+        (iv(-20.0, -30.0, -10.0), -20.0, -55.0, -1, PARTLY),  # 20 < 55 / 2
+        (iv(5.0, 1.0, 9.0), 5.0, -55.0, -1, NOT_SUPPORTED),
+        (iv(0.01, 0.001, 0.02), 0.01, None, +1, SUPPORTED),  # the paper gives no size
+        (iv(0.0, 0.0, 0.0), 0.0, None, +1, NOT_SUPPORTED),  # no difference at all
+    ],
+)
+def test_the_verdict_rule(interval, size, paper, direction, word):
+    assert claims.judge(interval, size, paper, direction) == word
+
+
+def test_a_claim_is_as_strong_as_its_comparisons():
+    def effect(word):
+        return claims.Effect("x", "a", (2, 2), 1.0, 2.0, None, None, None, False, word)
+
+    assert claims.combine([effect(SUPPORTED), effect(SUPPORTED)]) == SUPPORTED
+    assert claims.combine([effect(SUPPORTED), effect(NOT_TESTED)]) == SUPPORTED
+    assert claims.combine([effect(SUPPORTED), effect(PARTLY)]) == PARTLY
+    assert claims.combine([effect(SUPPORTED), effect(NOT_SUPPORTED)]) == PARTLY
+    assert (
+        claims.combine([effect(NOT_SUPPORTED), effect(NOT_IN_PAPER)]) == NOT_SUPPORTED
+    )
+    assert claims.combine([effect(NOT_TESTED), effect(NOT_IN_PAPER)]) == NOT_TESTED
+    assert claims.combine([]) == NOT_TESTED
+
+
+def rec(acc: float, epoch: int, seed: int = 0) -> dict:
+    return {
+        "config": plans.mnist_config("smoke", seed=seed).to_dict(),
+        "test_acc": acc,
+        "best_epoch": epoch,
+    }
+
+
+def mnist_groups(dropout_accs, gaaf_accs, gaaf_epochs=(10, 11, 9, 10, 10)):
+    return {
+        "base": [
+            rec(a, 10, s) for s, a in enumerate([0.980, 0.981, 0.979, 0.980, 0.980])
+        ],
+        "dropout": [rec(a, 150 + s, s) for s, a in enumerate(dropout_accs)],
+        "gaaf": [
+            rec(a, e, s)
+            for s, (a, e) in enumerate(zip(gaaf_accs, gaaf_epochs, strict=True))
+        ],
+    }
+
+
+def test_claim4_counts_seeds_per_group_and_ties():
+    # dropout has 3 seeds, base and GAAF 5; one GAAF seed ties one dropout seed
+    groups = mnist_groups(
+        [0.984, 0.9845, 0.9835], [0.982, 0.9815, 0.9835, 0.9825, 0.982]
+    )
+    verdict = claims.claim4(groups)
+    epochs, vs_base, vs_dropout = verdict.numbers
+    assert epochs.n == (5, 3) and vs_base.n == (5, 5) and vs_dropout.n == (5, 3)
+    # 10 - 151 = -141 against the paper's 114 - 169 = -55: resolved, more than half
+    assert epochs.diff == pytest.approx(-141) and epochs.paper == pytest.approx(-55)
+    assert epochs.word == SUPPORTED
+    # GAAF 98.23 against the base's 98.00 (paper +0.12)
+    assert vs_base.diff == pytest.approx(0.23) and vs_base.word == SUPPORTED
+    # GAAF 0.17 points below dropout's 98.40 (standard error about 0.045 on about 6
+    # degrees of freedom: resolved), further below than the paper's 0.05, which the
+    # paper calls reaching dropout's accuracy
+    assert vs_dropout.diff == pytest.approx(-0.17)
+    assert vs_dropout.interval.high < -0.05
+    assert vs_dropout.pairs == (0, 1, 14)
+    assert vs_dropout.word == NOT_SUPPORTED
+    text = verdict.markdown()
+    assert "GAAF higher in 0 of 15 seed pairs, tied in 1" in text
+    assert "(5 vs 3 seeds;" in text and "every" not in text
+    assert (
+        "the paper: -0.05, which it calls reaching (our interval lies below it)" in text
+    )
+    assert verdict.word == PARTLY
+    assert verdict.sentence.endswith(
+        "3 of 3 comparisons tested (2 supported, 1 not supported)."
+    )
+
+
+def test_claim4_unresolved_difference_is_not_called_a_shortfall():
+    # GAAF's accuracy spread wide around dropout's: the interval contains 0
+    groups = mnist_groups([0.984, 0.985, 0.983], [0.975, 0.99, 0.978, 0.99, 0.98])
+    vs_dropout = claims.claim4(groups).numbers[2]
+    assert not vs_dropout.interval.excludes_zero()
+    line = claims.claim4(groups).markdown().splitlines()[4]
+    assert "contains 0 (not resolved)" in line
+    assert "does not reach" not in line
+    # its mean, 98.26 against 98.40, is further below than the paper's 0.05
+    assert "(our mean lies below it)" in line
+    assert vs_dropout.word == NOT_SUPPORTED
+
+
+@pytest.mark.parametrize(
+    ("dropout_accs", "gaaf_accs", "word"),
+    [
+        # GAAF 98.38 against 98.40 (standard errors 0.006 and 0.0045): resolved above
+        # the paper's -0.05
+        ([0.984, 0.9841, 0.9839], [0.9838, 0.9839, 0.9837, 0.9838, 0.9838], SUPPORTED),
+        # GAAF 98.38 against 98.40, spread wide: within -0.05 on average, unresolved
+        ([0.984, 0.985, 0.983], [0.975, 0.99, 0.98, 0.99, 0.984], PARTLY),
+    ],
+)
+def test_claim4_gaaf_within_the_papers_shortfall_reaches_dropout(
+    dropout_accs, gaaf_accs, word
+):
+    groups = mnist_groups(dropout_accs, gaaf_accs)
+    assert claims.claim4(groups).numbers[2].word == word
+
+
+def test_claim4_against_the_paper_and_not_tested():
+    # GAAF slower than dropout: resolved against the paper
+    slow = mnist_groups(
+        [0.984, 0.985, 0.983], [0.98] * 5, gaaf_epochs=(300, 290, 310, 305, 295)
+    )
+    verdict = claims.claim4(slow)
+    # and no more accurate than the base (98.0 against 98.0), further below dropout's
+    assert [e.word for e in verdict.numbers] == [NOT_SUPPORTED] * 3
+    assert verdict.word == NOT_SUPPORTED
+    # one dropout seed: its comparisons are not tested; the base one still is
+    single = mnist_groups([0.984], [0.982, 0.9815, 0.983, 0.9825, 0.982])
+    verdict = claims.claim4(single)
+    assert [e.word for e in verdict.numbers] == [NOT_TESTED, SUPPORTED, NOT_TESTED]
+    assert "(5 vs 1 seeds: an interval needs at least 2 per side)" in verdict.markdown()
+    assert verdict.sentence.endswith("1 of 3 comparisons tested (1 supported).")
+    # no records at all
+    verdict = claims.claim4({"base": [], "dropout": [], "gaaf": []})
+    assert verdict.word == NOT_TESTED
+    assert f"epochs to converge, GAAF - dropout: {NOT_RUN}." in verdict.markdown()
+
+
+def probed(corr, sat, flow, seed=0) -> dict:
+    record = rec(0.98, len(flow), seed)
+    record["epochs_run"] = len(flow)
+    record["config"]["widths"] = [8, 8, 8]
+    mean = [sum(e[k] for e in flow) / len(flow) for k in range(3)]
+    record["probes"] = {
+        "gradient_flow": {"per_epoch": {"dz": flow}, "mean": {"dz": mean}},
+        "test": {
+            "correlations": [{"mean_abs": c} for c in corr],
+            "net_inputs": [{"saturated": s} for s in sat],
+        },
+    }
+    return record
+
+
+def probed_groups(dropout_flow: float) -> dict:
+    return {
+        "base": [
+            probed([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], [[1.0, 1.0, 1.0]] * 2, 0),
+            probed([0.11, 0.2, 0.3], [0.11, 0.1, 0.1], [[1.1, 1.1, 1.1]] * 2, 1),
+        ],
+        "dropout": [
+            probed([0.1, 0.3, 0.45], [0.2, 0.3, 0.5], [[dropout_flow] * 3] * 3, 0),
+            probed(
+                [0.11, 0.31, 0.46], [0.21, 0.3, 0.5], [[dropout_flow + 0.1] * 3] * 3, 1
+            ),
+            probed([0.12, 0.32, 0.44], [0.2, 0.31, 0.51], [[dropout_flow] * 3] * 3, 2),
+        ],
+        "gaaf": [],
+    }
+
+
+def test_claims_1_to_3_compare_each_layer_with_the_base():
+    groups = probed_groups(dropout_flow=5.5)
+    verdict = claims.claim1(groups)
+    layer1, _, layer3, *gaaf = verdict.numbers
+    assert layer1.n == (3, 2) and layer1.ratio == pytest.approx(0.11 / 0.105)
+    assert layer1.word == PARTLY  # higher on average, but not resolved
+    assert layer3.word == SUPPORTED and layer3.ratio == pytest.approx(0.45 / 0.3)
+    assert all(e.word == NOT_IN_PAPER and e.diff is None for e in gaaf)
+    assert verdict.word == PARTLY
+    assert f"GAAF vs base: {NOT_RUN}" in verdict.markdown()
+    # gradient flow (5.5 + 5.6 + 5.5) / 3 against 1.05: x5.27, the paper's x4.7 to x6.2
+    verdict = claims.claim2(groups)
+    assert [e.word for e in verdict.numbers[:3]] == [SUPPORTED] * 3
+    assert verdict.numbers[0].ratio == pytest.approx((16.6 / 3) / 1.05)
+    assert "first 2 epochs, layer 1, dropout vs base" in verdict.markdown()
+    # x1.4 is in the paper's direction but under half its size
+    assert claims.claim2(probed_groups(dropout_flow=1.5)).word == PARTLY
+    verdict = claims.claim3(groups)
+    assert verdict.word == SUPPORTED
+    # 0.61 / 3 over 0.105, 0.91 / 3 over 0.1, 1.51 / 3 over 0.1
+    assert "dropout / base by layer (x1.94, x3.03, x5.03" in verdict.markdown()
+    assert "rises with every layer." in verdict.markdown()
+
+
+def test_sensitivity_runs_are_reported_not_judged():
+    groups = probed_groups(5.5)
+    sensitivity = {
+        "lr 0.01: base": [groups["base"][0]],
+        "lr 0.01: dropout 0.5": [groups["dropout"][0]],
+        "lr 0.01: gaaf": [],
+    }
+    verdict = claims.claim1(groups, sensitivity)
+    assert verdict.details == (
+        "- mean |correlation|, lr 0.01: dropout 0.5 / base (1 vs 1 seeds): higher in 2 "
+        "of 3 layers (x1.00, x1.50, x1.50, layer 1 first).",
+    )
+    sens4 = {
+        "lr 0.01: base": [rec(0.97, 40)],
+        "lr 0.01: gaaf": [rec(0.98, 15)],
+        "lr 0.01: dropout 0.5": [rec(0.985, 300)],
+        "lr 0.01: dropout 0.25": [rec(0.975, 200)],
+    }
+    (line,) = claims.claim4(mnist_groups([0.98] * 3, [0.98] * 5), sens4).details
+    assert line == (
+        "- sensitivity setting lr 0.01: GAAF converged in fewer epochs than 2 of 2 "
+        "dropout runs, and was at least as accurate as 1 of 2; GAAF +1.00 points vs base."
+    )
+
+
+def test_the_cnn_claim_with_one_seed_is_not_tested():
+    groups = {
+        f"{d}: {v}": [{"test_acc": acc}]
+        for d in ("fashion_mnist", "cifar10")
+        for v, acc in (("base", 0.9), ("bn", 0.92), ("gaaf", 0.91), ("bn_gaaf", 0.93))
+    }
+    verdict = claims.claim4_cnn(groups, ["fashion_mnist", "cifar10"])
+    words = [e.word for e in verdict.numbers]
+    assert words == [NOT_IN_PAPER, NOT_IN_PAPER, NOT_TESTED, NOT_TESTED]
+    assert verdict.word == NOT_TESTED
+    assert verdict.numbers[2].paper == pytest.approx(90.16 - 89.55)
+    assert verdict.sentence.endswith("0 of 2 comparisons tested.")

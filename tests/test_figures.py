@@ -1,0 +1,261 @@
+"""The book's figures: their panels and curves, the one palette, and the live explorers."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from gaaf.dropout import (
+    XAVIER_STD_1024,
+    monte_carlo_slope,
+    net_input_moments,
+    representative_unit,
+    slope_gains,
+    tanh_slope,
+)
+from gaaf.figures import DISPLAY, LEVELS, PALETTE, color, display, level
+from gaaf.figures.activations import (
+    explorer_figure,
+    explorer_static,
+    gaaf_vs_plain_figure,
+    sawtooth_figure,
+    shapes_figure,
+    slope,
+)
+from gaaf.figures.costs import cost_figure
+from gaaf.figures.dropout import (
+    dropout_explorer_figure,
+    dropout_explorer_static,
+    net_input_figure,
+    slope_gain_figure,
+)
+from gaaf.figures.runs import (
+    gradient_flow_figure,
+    histogram_figure,
+    learning_curves_figure,
+)
+from gaaf.stats import probe_histograms
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def same_color(a, b) -> bool:
+    return mcolors.to_hex(a) == mcolors.to_hex(b)
+
+
+# ------------------------------------------------------------------------ palette
+
+
+def test_one_palette_for_the_variants_and_another_for_levels():
+    assert set(PALETTE) == {"base", "dropout", "gaaf", "bn", "bn_gaaf"} == set(DISPLAY)
+    assert DISPLAY["gaaf"] == "GAAF" and DISPLAY["bn_gaaf"] == "BN + GAAF"
+    variants = {mcolors.to_hex(c) for c in PALETTE.values()}
+    assert len(variants) == len(PALETTE)
+    assert not variants & {mcolors.to_hex(c) for c in LEVELS}
+    assert display("lr 0.01: gaaf") == "lr 0.01: GAAF"
+    assert display("fashion_mnist: bn_gaaf") == "fashion_mnist: BN + GAAF"
+    assert display("lr 0.01: dropout 0.25") == "lr 0.01: dropout 0.25"
+    assert color("svhn: bn") == PALETTE["bn"]
+    assert color("lr 0.001: dropout 0.5") == PALETTE["dropout"]
+    assert color("surrogate") is None
+    assert (level(0, 3), level(2, 3)) == (LEVELS[0], LEVELS[-1])
+    assert level(1, 3) in LEVELS[1:-1]
+    assert level(0, 1) == LEVELS[len(LEVELS) // 2]
+
+
+# ---------------------------------------------------------------------- activations
+
+
+def test_slope_is_the_autograd_derivative():
+    x = torch.linspace(-2, 2, 11, dtype=torch.float64)
+    torch.testing.assert_close(slope(torch.sin, x), torch.cos(x))
+
+
+def test_sawtooth_figure_draws_g_and_its_unit_slope():
+    fig = sawtooth_figure(K=100.0)
+    saw, _, derivative = (ax.lines[0] for ax in fig.axes)
+    assert np.abs(saw.get_ydata()).max() <= 0.5  # K g(x) within +-1/2
+    assert np.allclose(derivative.get_ydata(), 1.0)
+
+
+def test_shapes_figure_marks_the_readings_and_draws_the_fitted_shapes():
+    fig = shapes_figure()
+    readings = {  # read off the paper's Figure 6, typed here from the chapter's table
+        "tanh": [(1.0, 0.75), (2.0, 0.3), (3.0, 0.07)],
+        "relu": [(-1.0, 0.05), (-0.45, 0.5), (0.0, 0.95)],
+    }
+
+    def tanh_shape(x):
+        return math.exp(-(x**2) / 3.4)
+
+    def relu_shape(x):
+        return 1 / (1 + math.exp(-(5.9 * x + 2.8)))
+
+    for ax, name, shape in zip(
+        fig.axes, ("tanh", "relu"), (tanh_shape, relu_shape), strict=True
+    ):
+        markers = ax.lines[-1]
+        assert np.allclose(markers.get_xdata(), [x for x, _ in readings[name]])
+        assert np.allclose(markers.get_ydata(), [y for _, y in readings[name]])
+        curve = ax.lines[0]
+        xs, ys = curve.get_xdata(), curve.get_ydata()
+        for x in (-2.0, 0.0, 1.0):
+            i = int(np.argmin(np.abs(xs - x)))
+            assert ys[i] == pytest.approx(shape(xs[i]), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("make", "n_axes"),
+    [
+        (gaaf_vs_plain_figure, 6),
+        (explorer_figure, 4),
+        (lambda: explorer_figure(K=20.0, c=1.0, slope_=3.0, shift=0.0), 4),
+        (explorer_static, 3),
+    ],
+)
+def test_figures_have_their_panels_and_finite_curves(make, n_axes):
+    fig = make()
+    assert len(fig.axes) == n_axes
+    for ax in fig.axes:
+        assert ax.lines or ax.collections, f"empty panel {ax.get_title()!r}"
+        assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
+
+
+def test_gaaf_against_plain_uses_the_variant_colours():
+    fig = gaaf_vs_plain_figure()
+    plain, accelerated = fig.axes[0].lines[:2]
+    assert same_color(plain.get_color(), PALETTE["base"])
+    assert same_color(accelerated.get_color(), PALETTE["gaaf"])
+
+
+# -------------------------------------------------------------------------- dropout
+
+
+def test_dropout_figures_have_their_panels_and_finite_curves():
+    w, x = representative_unit(2.0, 128, 0.05, torch.Generator().manual_seed(0))
+    z = monte_carlo_slope(w, x, 0.5, 500, torch.Generator().manual_seed(1)).z
+    moments = {"inverted": tuple(v.item() for v in net_input_moments(w, x, 0.5))}
+    curves = [slope_gains(torch.linspace(0, 4, 9), p) for p in (0.2, 0.5)]
+    markers = [slope_gains([0.0, 2.0], 0.5, draws=200)]
+    for fig, n_axes in [
+        (net_input_figure({"inverted": z}, moments, "z"), 1),
+        (slope_gain_figure(curves, markers), 3),
+        (dropout_explorer_figure(0.5, 0.05, 2.0, draws=500, fan_in=128), 2),
+        (dropout_explorer_static(draws=200, fan_in=128), 6),
+    ]:
+        assert len(fig.axes) == n_axes
+        for ax in fig.axes:
+            assert ax.lines or ax.collections or ax.patches, ax.get_title()
+            assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
+    # dropout rates are levels, not variants
+    rate_colors = {mcolors.to_hex(line.get_color()) for line in fig.axes[0].lines}
+    assert not rate_colors & {mcolors.to_hex(c) for c in PALETTE.values()}
+
+
+def test_explorer_title_reports_both_slopes():
+    fig = dropout_explorer_figure(0.5, XAVIER_STD_1024, 3.0, draws=2000)
+    title = fig.axes[0].get_title()
+    assert "with dropout" in title and f"{tanh_slope(torch.tensor(3.0)):.3g}" in title
+
+
+# ------------------------------------------------------------------------ records
+
+
+def record(acc: list[float], best: int, dz: list[list[float]]) -> dict:
+    hist = {"edges": [-1.0, 0.0, 1.0], "counts": [3, 1], "below": 0, "above": 0}
+    return {
+        "config": {"widths": [8, 8]},
+        "history": [{"val_acc": a, "val_loss": 1 - a} for a in acc],
+        "best_epoch": best,
+        "probes": {
+            "gradient_flow": {"per_epoch": {"dz": dz}, "mean": {"dz": dz[0]}},
+            "test": {"net_inputs": [{"histogram": hist}, {"histogram": hist}]},
+        },
+    }
+
+
+GROUPS = {
+    "base": [record([0.90, 0.95], 2, [[1.0, 2.0], [0.5, 1.0]])],
+    "gaaf": [
+        record([0.92, 0.96, 0.97], 3, [[2.0, 2.0]] * 3),
+        record([0.91, 0.97], 2, [[3.0, 3.0]] * 2),
+    ],
+    "dropout": [],
+}
+
+
+def test_learning_curves_average_the_seeds_that_reached_each_epoch():
+    fig = learning_curves_figure(GROUPS, "val_acc")
+    ax = fig.axes[0]
+    base, gaaf = ax.lines
+    assert same_color(base.get_color(), PALETTE["base"])
+    assert same_color(gaaf.get_color(), PALETTE["gaaf"])
+    # epoch 3: only the first GAAF seed ran it
+    assert list(gaaf.get_ydata()) == pytest.approx([0.915, 0.965, 0.97])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["base (1 seeds)", "GAAF (2 seeds)"]
+
+
+def test_histograms_and_gradient_flow_per_layer():
+    fig = histogram_figure(GROUPS, probe_histograms("net_inputs"), "z", marks=(-2, 2))
+    assert len(fig.axes) == 2
+    # 3 of 4 values in [-1, 0): density 0.75 there
+    assert fig.axes[0].patches[0].get_data()[0][0] == pytest.approx(0.75)
+    fig = gradient_flow_figure(GROUPS)
+    assert len(fig.axes) == 2
+    base, gaaf = fig.axes[1].lines
+    assert list(base.get_ydata()) == [2.0, 1.0]
+    assert list(gaaf.get_ydata()) == [2.5, 2.5, 2.0]
+
+
+def test_cost_figure_has_one_bar_per_variant_and_size():
+    rows = [
+        {"dtype": "float32", "elements": n, "variant": v, "vs_tanh": r}
+        for n in (10, 20)
+        for v, r in (("tanh", 1.0), ("GAAF", 2.0), ("naive", 8.0))
+    ]
+    fig = cost_figure({"activations": rows, "provenance": {"device": "cpu"}})
+    bars = fig.axes[0].patches
+    assert len(bars) == 6 and sorted(b.get_width() for b in bars) == [1, 1, 2, 2, 8, 8]
+    sizes = {mcolors.to_hex(b.get_facecolor()) for b in bars}
+    assert len(sizes) == 2 and sizes <= {mcolors.to_hex(c) for c in LEVELS}
+
+
+# ------------------------------------------------------------------------ widgets
+
+
+def test_the_live_explorers_redraw_when_a_slider_moves():
+    widgets = pytest.importorskip("gaaf.figures.widgets")
+    import ipywidgets
+
+    drawn = []
+
+    def make_figure(a):
+        drawn.append(a)
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, a])
+        return fig
+
+    slider = ipywidgets.FloatSlider(value=1.0, min=0, max=5)
+    box = widgets.live_figure({"a": slider}, make_figure)
+    output = box.children[-1]
+    assert drawn == [1.0] and len(output.outputs) == 1
+    slider.value = 2.0
+    assert drawn == [1.0, 2.0] and len(output.outputs) == 1
+    explorer = widgets.explorer()
+    assert len(explorer.children) == 5 and len(explorer.children[-1].outputs) == 1
+    dropout = widgets.dropout_explorer(draws=100, fan_in=32)
+    assert [w.description for w in dropout.children[:3]] == [
+        "dropout rate p",
+        "weight std",
+        "net input z0",
+    ]

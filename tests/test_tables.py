@@ -1,0 +1,302 @@
+"""The book's tables: ours beside the paper's, intervals, per-layer probes, costs.
+
+Expected cells are typed by hand (or computed by another route, noted beside them).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gaaf import plans, tables
+from gaaf.dropout import SlopeGains, UnitGains
+from gaaf.runs import NOT_RUN, Runs
+from gaaf.stats import probe_value
+
+
+def fake(acc: float, epoch: int, seed: int = 0, **config) -> dict:
+    return {
+        "config": plans.mnist_config("smoke", seed=seed, **config).to_dict(),
+        "test_acc": acc,
+        "best_epoch": epoch,
+        "epochs_run": epoch + 20,
+        "stopped_early": True,
+        "train_seconds": 60.0,
+        "history": [{"val_acc": acc, "val_loss": 0.1}] * (epoch + 20),
+        "provenance": {"device": f"cpu {seed}"},
+    }
+
+
+def test_markdown_table_three_significant_figures():
+    table = tables.markdown_table(
+        ["a", "b"], [(1, 0.123456), ("x", 2.0), (12345, 1234.5), (True, None)]
+    )
+    assert table.splitlines() == [
+        "| a | b |",
+        "| --- | --- |",
+        "| 1 | 0.123 |",
+        "| x | 2 |",
+        "| 12,345 | 1.23e+03 |",
+        "| True | None |",
+    ]
+    assert "| 0.1235 |" in tables.markdown_table(["b"], [(0.123456,)], digits=4)
+
+
+def test_mean_std_cells():
+    assert tables.mean_std([98.0, 98.2], 2) == "98.10 (0.14)"
+    assert tables.mean_std([10.0, 12.0]) == "11 (1.41)"  # std sqrt(2)
+    assert tables.mean_std([97.91], 2) == "97.91 (1 seed)"
+    assert tables.mean_std([]) == NOT_RUN
+
+
+def test_mnist_table_puts_ours_beside_the_papers():
+    groups = {
+        "base": [fake(0.98, 10, 0), fake(0.982, 12, 1)],
+        "dropout": [],
+        "gaaf": [fake(0.984, 8)],
+    }
+    _, rows = tables.mnist_table(groups)
+    base, dropout, gaaf = rows
+    # 98.10 - 98.23 = -0.13; 11 - 82 = -71
+    assert base == [
+        "base",
+        "2",
+        "98.10 (0.14)",
+        "98.23 (0.075)",
+        "-0.13",
+        "11 (1.41)",
+        "82 (16.6)",
+        "-71",
+        "1.0 min",
+    ]
+    assert dropout[2] == NOT_RUN and dropout[3] == "98.40 (0.034)"
+    assert dropout[4] == NOT_RUN and dropout[8] == NOT_RUN
+    assert gaaf[:3] == ["GAAF", "1", "98.40 (1 seed)"]
+
+
+def test_interval_rows_count_ties_and_refuse_one_seed():
+    groups = {
+        "gaaf": [fake(0.98, 5), fake(0.99, 5, 1)],
+        "base": [fake(0.98, 5), fake(0.97, 5, 1)],
+        "dropout": [fake(0.99, 5)],
+    }
+    comparisons = [
+        ("gaaf", "base", "test_acc", 100),
+        ("gaaf", "dropout", "test_acc", 100),
+    ]
+    headers, (row, single) = tables.interval_rows(groups, comparisons)
+    assert headers[2] == "95% interval"
+    # difference 98.5 - 97.5 = 1; each side's variance of the mean 0.25, so the standard
+    # error is sqrt(0.5) on 2 degrees of freedom, t(0.975, 2) = 4.30265:
+    # 1 -+ 4.30265 * 0.707107 = [-2.04, 4.04]
+    assert row == [
+        "test_acc: GAAF - base",
+        "+1",
+        "[-2.04, +4.04]",
+        "no",
+        "GAAF higher in 3 of 4 seed pairs, tied in 1",
+    ]
+    assert single[1] == "fewer than 2 seeds"
+    _, (missing,) = tables.interval_rows(groups, [("gaaf", "bn", "test_acc", 1)])
+    assert missing[1] == NOT_RUN
+
+
+def probed(sat: list[float], seed: int = 0) -> dict:
+    record = fake(0.98, 10, seed, widths=(8,) * len(sat))
+    record["probes"] = {"test": {"net_inputs": [{"saturated": s} for s in sat]}}
+    return record
+
+
+def test_layer_tables_are_top_layer_first():
+    groups = {"base": [probed([0.1, 0.2, 0.3]), probed([0.3, 0.4, 0.5], 1)], "gaaf": []}
+    value = probe_value("net_inputs", "saturated")
+    headers, rows = tables.layer_rows(groups, value)
+    assert headers == ["layer", "base", "GAAF"]
+    assert rows == [
+        ["layer 3", "0.4 (0.141)", NOT_RUN],  # std sqrt(0.02)
+        ["layer 2", "0.3 (0.141)", NOT_RUN],
+        ["layer 1", "0.2 (0.141)", NOT_RUN],
+    ]
+    _, rows = tables.layer_rows(groups, value, decimals=1)
+    assert rows[0][1] == "0.4 (0.1)"
+    headers, rows = tables.layer_columns(groups, value)
+    assert headers == ["setting", "layer 1", "layer 2", "layer 3"]
+    assert rows == [["base", "0.2", "0.3", "0.4"], ["GAAF", NOT_RUN, NOT_RUN, NOT_RUN]]
+    groups["dropout"] = [probed([0.6, 0.6, 0.6])]
+    headers, rows = tables.layer_difference_rows(groups, value)
+    assert headers == ["layer", "GAAF - base", "dropout - base"]
+    assert rows[0] == ["layer 3", NOT_RUN, "+0.2"]  # one dropout seed: no interval
+
+
+def flow_record(per_epoch: list[list[float]]) -> dict:
+    n = len(per_epoch)
+    mean = [sum(e[k] for e in per_epoch) / n for k in range(3)]
+    record = fake(0.98, n)
+    record["epochs_run"] = n
+    record["probes"] = {
+        "gradient_flow": {"per_epoch": {"dz": per_epoch}, "mean": {"dz": mean}}
+    }
+    return record
+
+
+def test_gradient_flow_table_ratios_and_matched_epochs():
+    groups = {
+        "base": [flow_record([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])],
+        "dropout": [
+            flow_record([[5.0, 10.0, 15.0], [5.0, 10.0, 15.0], [9.0, 9.0, 9.0]])
+        ],
+    }
+    headers, rows = tables.gradient_flow_table(groups, "dz")
+    assert headers[:4] == [
+        "layer (all iterations)",
+        "base",
+        "dropout",
+        "dropout / base",
+    ]
+    # layer 3: dropout (15 + 15 + 9) / 3 = 13 against 3; the paper 5.83e-4 / 9.35e-5
+    assert rows[0] == ["layer 3", "3", "13", "4.33", "9.35e-05", "0.000583", "6.24"]
+    headers, rows = tables.gradient_flow_table(groups, "dz", matched=True)
+    assert headers[0] == "layer (first 2 epochs)" and rows[0][3] == "5.00"
+    _, rows = tables.gradient_flow_columns(
+        {"lr 1: base": groups["base"], "lr 1: dropout": groups["dropout"]}
+    )
+    assert rows == [
+        ["lr 1: base", "1 (x1.00)", "2 (x1.00)", "3 (x1.00)"],
+        ["lr 1: dropout", "5 (x5.00)", "10 (x5.00)", "15 (x5.00)"],
+    ]
+    assert tables.gradient_flow_columns({"lr 1: base": []}) == (
+        ["setting"],
+        [[NOT_RUN]],
+    )
+
+
+def test_cnn_table_says_not_run_where_nothing_was_measured():
+    groups = {
+        "fashion_mnist: base": [{"test_acc": 0.9}],
+        "fashion_mnist: gaaf": [{"test_acc": 0.91}],
+        "fashion_mnist: bn": [{"test_acc": 0.92}],
+        "fashion_mnist: bn_gaaf": [{"test_acc": 0.925}],
+    }
+    headers, rows = tables.cnn_table(groups, ["fashion_mnist", "cifar10"])
+    assert headers[1:] == [
+        "fashion_mnist: ours",
+        "fashion_mnist: paper",
+        "cifar10: ours",
+        "cifar10: paper",
+    ]
+    base, bn, gaaf, bn_gaaf = rows
+    assert base == ["base", "90.00", "(not in the paper)", NOT_RUN, "89.55"]
+    assert bn[:2] == ["BN", "92.00 (+2.00)"] and bn[3] == NOT_RUN
+    assert gaaf[1] == "91.00 (+1.00)" and gaaf[4] == "90.16 (+0.61)"
+    # batch norm + GAAF against batch norm: 92.5 - 92, and the paper's 91.92 - 91.10
+    assert bn_gaaf[0] == "BN + GAAF"
+    assert bn_gaaf[1] == "92.50 (+0.50)" and bn_gaaf[4] == "91.92 (+0.82)"
+
+
+def test_sensitivity_table_and_what_the_runs_were():
+    record = fake(0.9791, 9)
+    groups = {"lr 0.01: gaaf": [record], "lr 0.01: dropout 0.25": []}
+    _, rows = tables.sensitivity_table(groups)
+    assert rows[0] == [
+        "lr 0.01: GAAF",
+        "1",
+        "97.91 (1 seed)",
+        "9 (1 seed)",
+        "29 (1 seed)",
+        "1 of 1",
+    ]
+    assert rows[1] == ["lr 0.01: dropout 0.25", "0", NOT_RUN, "", "", ""]
+    shown = Runs("full", {"base": [record, fake(0.98, 9, 1)]}, {"base": 5})
+    text = tables.runs_shown(shown)
+    assert text.startswith(
+        "Runs shown: full profile (paper scale); 2 of 5 planned runs"
+    )
+    assert "`lr=0.01`" in text and "seed" not in text.split("share")[-1]
+    assert tables.trained_on(shown.groups) == "Trained on: cpu 0; cpu 1"
+    assert tables.trained_on({}) == f"Trained on: {NOT_RUN}"
+
+
+def test_slope_gain_table_selects_net_inputs_without_float_equality():
+    z0 = torch.arange(0, 5.01, 0.1, dtype=torch.float64)
+    assert z0[30].item() != 3.0  # 30 steps of 0.1 are not exactly 3
+    plain = torch.cosh(z0).reciprocal().square()
+    gains = SlopeGains(
+        p=0.5,
+        z0=z0,
+        sigma=torch.full_like(z0, 0.5),
+        plain=plain,
+        expected=2 * plain,
+        mc=2.2 * plain,
+        mc_stderr=torch.full_like(z0, 1e-4),
+    )
+    other = SlopeGains(p=0.8, z0=z0, sigma=z0, plain=plain, expected=plain)
+    headers, rows = tables.slope_gain_table([gains, other], rates=(0.5,), at=(0, 3))
+    assert len(headers) == 9 and len(rows) == 2
+    # tanh'(3) = 1/cosh(3)^2 = 0.009866; limit exp(2 * 0.25) = 1.6487
+    assert rows[1] == [
+        "3",
+        "0.5",
+        "0.5",
+        "0.00987",
+        "0.0197",
+        "0.0217 ± 0.0001",
+        "2",
+        "2.2",
+        "1.65",
+    ]
+    with pytest.raises(ValueError, match=r"z0 = 2\.95 is not on the grid"):
+        tables.slope_gain_table([gains], rates=(0.5,), at=(2.95,))
+
+
+def test_unit_gains_table():
+    row = UnitGains(0.03125, 1.0, 0.5, 0.388, 0.625, (0.765, 2.16), 2.261)
+    headers, rows = tables.unit_gains_table([row])
+    assert headers[-3:] == ["gain at z0 = 0", "gain at z0 = 3", "limit exp(2σ²)"]
+    assert rows == [["0.0312", "1", "0.5", "0.388", "0.625", "0.765", "2.16", "2.26"]]
+
+
+def bench_row(variant: str, n: int, vs_tanh: float, saved: float = 1.0) -> dict:
+    return {
+        "dtype": "float32",
+        "elements": n,
+        "variant": variant,
+        "median_ms": 2.0 * vs_tanh,
+        "plain": "tanh",
+        "vs_plain": vs_tanh,
+        "vs_tanh": vs_tanh,
+        "min_bytes_gb_per_s": 10.0,
+        "saved_x_input": saved,
+    }
+
+
+def test_gaaf_cost_reads_the_rows_by_variant_and_size():
+    rows = []
+    for n, scale in ((1000, 1.0), (2000, 2.0)):
+        rows += [
+            bench_row("tanh", n, 1.0),
+            bench_row("GAAF-tanh (eager, default)", n, 1.5 * scale),
+            bench_row("GAAF-tanh, compiled", n, 0.9 * scale),
+            bench_row("naive GAAF-tanh (paper's formula)", n, 6.0 * scale, saved=5.0),
+        ]
+    record = {"activations": rows, "mlp_step": [], "provenance": {"device": "cpu"}}
+    # no row at 4,000,000 elements: the largest size, 2,000
+    assert tables.gaaf_cost(record) == (2000, 3.0, 1.8, 12.0, 1.0, 5.0)
+    assert tables.gaaf_cost(record, elements=1000).eager == 1.5
+    record["activations"] = rows[:3]
+    with pytest.raises(KeyError, match="naive GAAF-tanh"):
+        tables.gaaf_cost(record, elements=1000)
+    headers, cells = tables.activation_costs(record)
+    assert len(cells) == 3 and len(headers) == len(cells[0])
+    assert cells[1][2:6] == ["GAAF-tanh (eager, default)", "3", "1.50x tanh", "1.50x"]
+
+
+def test_step_and_loader_costs():
+    record = {
+        "mlp_step": [{"variant": "gaaf", "median_ms": 14.6468, "vs_base": 1.09736}]
+    }
+    assert tables.step_costs(record)[1] == [["GAAF", "14.6", "1.097x"]]
+    loader = {
+        "median_seconds": {"gaaf tensors": 6.193},
+        "vs_gaaf": {"gaaf tensors": 1.0},
+    }
+    assert tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "1.00x"]]
