@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 FLOW_QUANTITIES = ("dz", "dh", "dw")
-"""Mean |dL/dz| (net input), |dL/dh| (unit output), |dL/dW| (incoming weights)."""
+"""Mean ``|dL/dz|`` (net input), ``|dL/dh|`` (unit output), ``|dL/dW|`` (incoming
+weights)."""
 
 
 def epochs_to_target(record: dict[str, Any], target: float) -> int | None:

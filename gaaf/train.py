@@ -251,7 +251,7 @@ class _State:
         except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as err:
             raise ValueError(
                 f"checkpoint {path} does not fit this run ({type(err).__name__}: "
-                f"{str(err).splitlines()[0][:200]}); delete it to start the run again"
+                f"{' '.join(str(err).split())[:240]}); delete it to start the run again"
             ) from None
         for callback in self.callbacks:
             if callback.state_dict() is None:

@@ -8,9 +8,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from gaaf.figures.style import GREY, level
+from gaaf.figures.style import GREY, PALETTE, display, level
 
-__all__ = ["cost_figure"]
+__all__ = ["cost_figure", "wall_time_figure"]
 
 
 def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
@@ -41,4 +41,36 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
         title=f"{dtype} on {record['provenance']['device']}",
     )
     ax.legend(fontsize=8)
+    return fig
+
+
+def _variant(config: dict[str, Any]) -> str:
+    """The palette's key for a run: its model variant, as the chapters name it."""
+    gaaf = config["activation"].startswith(("gaaf_", "surrogate_"))
+    dropout = config["dropout_input"] or config["dropout_hidden"]
+    if config.get("batch_norm"):
+        return "bn_gaaf" if gaaf else "bn"
+    return "gaaf" if gaaf else "dropout" if dropout else "base"
+
+
+def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
+    """Each run's wall time against its number of epochs, one colour per variant:
+    what each run cost on the machine that computed it."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for record in records:
+        point = (len(record["history"]), record["provenance"]["wall_seconds"] / 60)
+        groups.setdefault(_variant(record["config"]), []).append(point)
+    for key in PALETTE:
+        if key in groups:
+            epochs, minutes = zip(*groups[key], strict=True)
+            ax.scatter(epochs, minutes, s=18, color=PALETTE[key], label=display(key))
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="epochs run",
+        ylabel="wall time (minutes)",
+        title=f"{len(records)} recorded runs",
+    )
+    ax.legend(fontsize=9)
     return fig
