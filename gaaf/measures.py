@@ -4,11 +4,11 @@
   target (:func:`epochs_to_target`), and the validation accuracy at a given epoch
   (:func:`accuracy_at`). "Epochs to converge" (the best epoch by validation loss) stops
   a slow learner while its accuracy still rises; these do not depend on it.
-* Where the gradient goes (records with a gradient-flow probe): the mean ``|dL/dz|``,
-  ``|dL/dh|`` or ``|dL/dW|`` per hidden layer over the first epochs
-  (:func:`flow_over_epochs`), and the **slope factor** ``mean|dL/dz| / mean|dL/dh|`` per
-  layer and epoch (:func:`slope_factor`): how much of the gradient arriving at a unit's
-  output the activation passes on to its net input (``dz = phi'(z) dh``).
+* Where the gradient goes (records with a gradient-flow probe; the mean per layer over
+  epochs is :func:`gaaf.stats.gradient_flow`): the **slope factor**
+  ``mean|dL/dz| / mean|dL/dh|`` per layer and epoch (:func:`slope_factor`), how much of
+  the gradient arriving at a unit's output the activation passes on to its net input
+  (``dz = phi'(z) dh``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ __all__ = [
     "FLOW_QUANTITIES",
     "accuracy_at",
     "epochs_to_target",
-    "flow_over_epochs",
     "slope_factor",
 ]
 
@@ -56,19 +55,6 @@ def _per_epoch(record: dict[str, Any], quantity: str) -> list[list[float]]:
             f"record {record.get('label', '?')} has no gradient-flow probe "
             "(only MLP records of format 2 or later do)"
         ) from None
-
-
-def flow_over_epochs(record: dict[str, Any], quantity: str, epochs: int) -> list[float]:
-    """Mean of ``quantity`` per hidden layer (bottom first) over the first ``epochs``
-    epochs (every epoch has the same number of iterations, so this is the mean over
-    their iterations)."""
-    validate.integer("epochs", epochs, at_least=1)
-    rows = _per_epoch(record, quantity)[:epochs]
-    if len(rows) < epochs:
-        raise ValueError(
-            f"epochs must be at most the run's {len(rows)} epochs, got {epochs}"
-        )
-    return [sum(column) / len(column) for column in zip(*rows, strict=True)]
 
 
 def slope_factor(record: dict[str, Any]) -> list[list[float]]:

@@ -18,6 +18,7 @@ import torch
 from gaaf import paper
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.figures.style import display
+from gaaf.measures import accuracy_at, epochs_to_target
 from gaaf.plans import CNN_VARIANTS
 from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import (
@@ -59,6 +60,7 @@ __all__ = [
     "sensitivity_table",
     "signed",
     "slope_gain_table",
+    "speed_table",
     "step_costs",
     "trained_on",
     "unit_gains_table",
@@ -211,6 +213,28 @@ def interval_rows(
             ]
         )
     return headers, rows
+
+
+def speed_table(groups: Groups, target: float, epochs: Sequence[int]) -> Table:
+    """Per group: the first epoch at ``target`` validation accuracy (mean (std) over the
+    runs that reached it, and how many did), and the validation accuracy (%) after each
+    of ``epochs`` epochs: speed measures that do not depend on the stopping rule."""
+    headers = [
+        f"first epoch at {100 * target:g}%",
+        *(f"after {e} epochs" for e in epochs),
+    ]
+    rows = []
+    for name, records in present(groups).items():
+        reached = [e for r in records if (e := epochs_to_target(r, target)) is not None]
+        first = f"{mean_std(reached, 1)}, {len(reached)} of {len(records)} runs"
+        after = [
+            mean_std(
+                [100 * a for r in records if (a := accuracy_at(r, e)) is not None], 2
+            )
+            for e in epochs
+        ]
+        rows.append([display(name), first if reached else NOT_RUN, *after])
+    return ["", *headers], rows
 
 
 def sensitivity_table(groups: Groups) -> Table:

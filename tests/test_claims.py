@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import claims, plans
+from gaaf import claims, plans, tables
 from gaaf.claims import NOT_IN_PAPER, NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
 from gaaf.runs import NOT_RUN
 from gaaf.stats import Interval
@@ -247,3 +247,80 @@ def test_the_cnn_claim_with_one_seed_is_not_tested():
     assert verdict.word == NOT_TESTED
     assert verdict.numbers[2].paper == pytest.approx(90.16 - 89.55)
     assert verdict.sentence.endswith("0 of 2 comparisons tested.")
+
+
+def flowing(dz, dh, dw, seed, sat=(0.1, 0.1, 0.1), epochs=2) -> dict:
+    """A record whose gradient flow is constant over ``epochs`` epochs."""
+    record = probed([0.1] * 3, list(sat), [list(dz)] * epochs, seed)
+    flow = {"dz": list(dz), "dh": list(dh), "dw": list(dw)}
+    record["probes"]["gradient_flow"] = {
+        "per_epoch": {q: [v] * epochs for q, v in flow.items()},
+        "mean": flow,
+    }
+    return record
+
+
+def test_claim2_per_quantity_which_the_paper_reports_and_the_slope_factor():
+    paper_base = (1.07e-04, 1.40e-04, 9.35e-05)  # the paper's table, typed here
+    base = [
+        flowing([1.0] * 3, [2.0] * 3, paper_base, 0),
+        flowing([1.1] * 3, [2.0] * 3, [1.1 * w for w in paper_base], 1),
+    ]
+    dropout = [
+        flowing([2.0] * 3, [8.0] * 3, [5 * w for w in paper_base], s, sat=(0.4,) * 3)
+        for s in range(3)
+    ]
+    dropout[1]["probes"]["gradient_flow"]["per_epoch"]["dz"] = [[2.2] * 3] * 2
+    groups = {"base": base, "dropout": dropout, "gaaf": []}
+    dw = claims.claim2(groups, quantity="dw")
+    assert dw.claim.startswith("Claim 2 measured as |dL/dW|")
+    assert dw.numbers[0].ratio == pytest.approx(5 / 1.05)
+    with pytest.raises(ValueError, match=r"^quantity must be one of"):
+        claims.claim2(groups, quantity="dx")
+    # the base's dW is the paper's times 1 and 1.1: geometric mean sqrt(1.1) per layer
+    which = claims.paper_quantity(groups)
+    assert which.closest == "dw"
+    assert which.factors["dw"] == pytest.approx(1.05)
+    assert which.factors["dh"] == pytest.approx(
+        2.0 / (1.07e-4 * 1.4e-4 * 9.35e-5) ** (1 / 3)
+    )
+    # slope factors: base 1/2 and 1.1/2, dropout 2/8 (twice) and 2.2/8: lower, resolved
+    mechanism = claims.slope_mechanism(groups)
+    assert mechanism.word == NOT_SUPPORTED
+    assert mechanism.numbers[0].diff == pytest.approx((0.25 * 2 + 0.275) / 3 - 0.525)
+    # dz x(6.2/3)/1.05 = slope factor x((6.2/3)/1.05)/(8/2) times dh x(8/2)
+    assert "layer 1: |dL/dz| x1.97 = slope factor x0.49 times |dL/dh| x4.00" in (
+        mechanism.markdown()
+    )
+    # saturation by layer in absolute terms
+    assert (
+        "dropout: saturated fraction 40.0%, 40.0%, 40.0%"
+        in claims.claim3(groups).markdown()
+    )
+
+
+def curve(accs, seed) -> dict:
+    record = rec(0.98, len(accs), seed)
+    record["history"] = [{"epoch": e + 1, "val_acc": a} for e, a in enumerate(accs)]
+    return record
+
+
+def test_speed_without_the_stopping_rule():
+    fast = [curve([0.97, 0.981, 0.99], 0), curve([0.98, 0.985], 1)]  # epochs 2 and 1
+    slow = [curve([0.9, 0.95, 0.97, 0.98], s) for s in range(3)]  # epoch 4, three times
+    never = [curve([0.9, 0.95], 0), curve([0.95], 1)]
+    groups = {"base": never, "dropout": slow, "gaaf": fast}
+    verdict = claims.claim4_speed(groups, target=0.98)
+    vs_dropout, vs_base = verdict.numbers
+    assert vs_dropout.diff == pytest.approx(1.5 - 4) and vs_dropout.n == (2, 3)
+    assert vs_base.word == NOT_TESTED and vs_base.n == (2, 0)
+    assert "- base: 0 of 2 runs reached it." in verdict.markdown()
+    headers, rows = tables.speed_table(groups, 0.98, epochs=(1, 3))
+    assert headers == ["", "first epoch at 98%", "after 1 epochs", "after 3 epochs"]
+    assert rows[2] == [
+        "GAAF",
+        "1.5 (0.7), 2 of 2 runs",
+        "97.50 (0.71)",
+        "99.00 (1 seed)",
+    ]
+    assert rows[0][1] == NOT_RUN

@@ -32,9 +32,5 @@ def test_accuracy_at_an_epoch():
 def test_slope_factor_divides_dz_by_dh_per_epoch_and_layer():
     r = record([0.9, 0.9], dz=[[1.0, 3.0], [2.0, 0.5]], dh=[[4.0, 4.0], [4.0, 1.0]])
     assert measures.slope_factor(r) == [[0.25, 0.75], [0.5, 0.5]]
-    # the mean over the first epochs: layer 1 (1 + 2) / 2, layer 2 (3 + 0.5) / 2
-    assert measures.flow_over_epochs(r, "dz", 2) == [1.5, 1.75]
-    with pytest.raises(ValueError, match="at most the run's 2 epochs"):
-        measures.flow_over_epochs(r, "dz", 3)
     with pytest.raises(ValueError, match="no gradient-flow probe"):
         measures.slope_factor(record([0.9]))

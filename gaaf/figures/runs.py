@@ -12,9 +12,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from gaaf.figures.style import GREY, color, display
+from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
-__all__ = ["gradient_flow_figure", "histogram_figure", "learning_curves_figure"]
+__all__ = [
+    "gradient_flow_figure",
+    "histogram_figure",
+    "learning_curves_figure",
+    "slope_factor_figure",
+]
 
 
 def _ragged(rows: Sequence[Sequence[float]]) -> np.ndarray:
@@ -134,4 +140,32 @@ def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
         ax.set(title=f"layer {k + 1}", xlabel="epoch", yscale="log", xscale="log")
     axes[0].set_ylabel(f"mean |dL/d{quantity[1:]}| per epoch")
     axes[0].legend()
+    return fig
+
+
+LAYER_STYLES = ("-", "--", ":")
+"""Line styles of hidden layers 1, 2, 3 (colour stays the variant's)."""
+
+
+def slope_factor_figure(groups: Groups) -> Figure:
+    """Left: the slope factor ``mean|dL/dz| / mean|dL/dh|`` per epoch (the part of the
+    gradient at a unit's output that tanh passes on); right: ``mean|dL/dh|`` per epoch
+    (log), what arrives at the units' outputs. Mean over seeds; one colour per variant,
+    one line style per layer."""
+    shown = present(groups)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for name, records in shown.items():
+        factors = [slope_factor(r) for r in records]
+        arriving = [r["probes"]["gradient_flow"]["per_epoch"]["dh"] for r in records]
+        for k, style in enumerate(LAYER_STYLES[: len(factors[0][0])]):
+            for ax, series in ((left, factors), (right, arriving)):
+                table = _ragged([[e[k] for e in run] for run in series])
+                epochs = np.arange(1, table.shape[1] + 1)
+                label = f"{display(name)}, layer {k + 1}" if ax is left else None
+                ax.plot(
+                    epochs, np.nanmean(table, 0), style, color=color(name), label=label
+                )
+    left.set(xscale="log", xlabel="epoch", ylabel="mean |dL/dz| / mean |dL/dh|")
+    right.set(xscale="log", yscale="log", xlabel="epoch", ylabel="mean |dL/dh|")
+    left.legend(fontsize=8, ncols=2)
     return fig
