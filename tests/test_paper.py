@@ -64,7 +64,6 @@ QUOTES = {
     ],
     "gradient_flow.ipynb": [
         f"by about {paper.GRADIENT_FLOW_FACTOR:g},",
-        f"factor of about {paper.GRADIENT_FLOW_FACTOR:g}:",
         f"modes near $\\pm {paper.NET_INPUT_MODES['dropout']:g}$",
         f"peaks near $\\pm {paper.NET_INPUT_MODES['base']:g}$",
     ],

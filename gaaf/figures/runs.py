@@ -16,6 +16,7 @@ from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
 __all__ = [
+    "curve_panels_figure",
     "gradient_flow_figure",
     "histogram_figure",
     "learning_curves_figure",
@@ -64,6 +65,54 @@ def learning_curves_figure(
         ylim = _accuracy_zoom(bests)
     ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), xscale="log", ylim=ylim)
     ax.legend()
+    return fig
+
+
+EXTRA_COLORS = ("#17becf", "#bcbd22", "#000000", "#e377c2", "#9edae5", "#dbdb8d")
+"""Colours of groups that are not variants of the palette (matplotlib's cyan, olive,
+black, pink, light cyan, light olive), given in order of first appearance."""
+
+
+def curve_panels_figure(
+    groups: Groups,
+    panels: dict[str, Sequence[str]],
+    metric: str = "val_acc",
+    name: Callable[[str], str] = display,
+) -> Figure:
+    """``metric`` per epoch, mean over the seeds still running, one panel per entry of
+    ``panels`` (title -> group names), two panels a row. Each group keeps one colour in
+    every panel: its variant's (:func:`~gaaf.figures.style.color`), else one of
+    :data:`EXTRA_COLORS`. Accuracies are shown in percent."""
+    shown = present(groups)
+    others = [n for ns in panels.values() for n in ns if n in shown and not color(n)]
+    extra = dict(zip(dict.fromkeys(others), EXTRA_COLORS, strict=False))
+    rows = max(1, (len(panels) + 1) // 2)
+    fig, axes = plt.subplots(
+        rows, 2, figsize=(11, 4 * rows), layout="constrained", squeeze=False
+    )
+    scale = 100 if metric.endswith("acc") else 1
+    bests: list[float] = []
+    for ax, (title, names) in zip(axes.flat, panels.items(), strict=False):
+        for group in (n for n in names if n in shown):
+            table = _ragged([[e[metric] for e in r["history"]] for r in shown[group]])
+            epochs = np.arange(1, table.shape[1] + 1)
+            n = len(shown[group])
+            label = f"{name(group)} ({n} seed{'s' if n != 1 else ''})"
+            c = color(group) or extra.get(group)
+            mean = np.nanmean(table, 0)
+            ax.plot(epochs, scale * mean, label=label, c=c, lw=1.8)
+            bests.append(float(np.nanmax(mean)))
+        ylabel = metric.replace("_", " ") + (" (%)" if scale == 100 else "")
+        ax.set(title=title, xlabel="epoch", ylabel=ylabel, xscale="log")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=10)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    if scale == 100 and bests:
+        low, high = _accuracy_zoom(bests)
+        for ax in axes.flat:
+            ax.set_ylim(scale * low, scale * high)
     return fig
 
 

@@ -1,0 +1,200 @@
+"""The mechanism study's tables and findings, on constructed records (expected values
+computed by hand)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gaaf import mechanism
+from gaaf.runs import NOT_RUN
+from gaaf.verdicts import NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
+
+
+def record(test_acc: float, best_epoch: int, val_accs: list[float]) -> dict:
+    history = [{"epoch": i + 1, "val_acc": a} for i, a in enumerate(val_accs)]
+    return {"test_acc": test_acc, "best_epoch": best_epoch, "history": history}
+
+
+def group(accs: list[float], bests=(5, 6, 7), first=(2, 3, 4)) -> list[dict]:
+    """One record per accuracy; record i first reaches 98% validation accuracy at
+    epoch ``first[i]`` (None: never)."""
+    out = []
+    for acc, best, at in zip(accs, bests, first, strict=True):
+        curve = [0.97] * 8 if at is None else [0.97] * (at - 1) + [0.981] * (9 - at)
+        out.append(record(acc, best, curve))
+    return out
+
+
+# gaaf: 98.0, 98.2, 98.4 -> mean 98.20, std 0.20; base: 97.5, 97.7, 97.9 -> 97.70 (0.20)
+# Welch: se = sqrt(2 * 0.04 / 3) = 0.16330, dof = 4, t(0.975, 4) = 2.77645,
+# half width 0.45339: gaaf - base = +0.50 [+0.05, +0.95]
+GAAF = group([0.980, 0.982, 0.984])
+BASE = group([0.975, 0.977, 0.979], bests=(8, 9, 10), first=(None, None, None))
+
+
+def test_mechanism_table_rows():
+    groups = {"base": BASE, "dropout": GAAF[:1], "gaaf": GAAF, "surrogate": []}
+    planned = dict.fromkeys(groups, 3)
+    headers, rows = mechanism.mechanism_table(groups, planned)
+    assert headers == [
+        "group",
+        "seeds",
+        "test acc. (%)",
+        "best epoch",
+        "first epoch at 98%",
+        "- GAAF (points, 95% interval)",
+        "- base (points, 95% interval)",
+    ]
+    base, dropout, gaaf, surrogate = rows
+    assert base == [
+        "base",
+        "3 of 3",
+        "97.70 (0.20)",
+        "9.0 (1.0)",
+        "never, 0 of 3 runs",
+        "-0.50 [-0.95, -0.05]",
+        "",
+    ]
+    assert gaaf == [
+        "GAAF",
+        "3 of 3",
+        "98.20 (0.20)",
+        "6.0 (1.0)",
+        "3.0 (1.0), 3 of 3 runs",
+        "",
+        "+0.50 [+0.05, +0.95]",
+    ]
+    # one seed: the difference (98.0 - 98.2), no interval
+    assert dropout[1:5] == [
+        "1 of 3",
+        "98.00 (1 seed)",
+        "5.0 (1 seed)",
+        "2.0 (1 seed), 1 of 1 runs",
+    ]
+    assert dropout[5:] == ["-0.20 (no interval: 1 seed)", "+0.30 (no interval: 1 seed)"]
+    assert surrogate == ["surrogate", "0 of 3", *[NOT_RUN] * 5]
+
+
+def test_first_at_target_counts_the_runs_that_reached_it():
+    found, reached = mechanism.first_at_target(GAAF[:1] + BASE)
+    assert reached == 1 and found is not None and found.mean == 2
+
+
+def test_regimes_table_puts_the_papers_numbers_beside_ours():
+    groups = {"momentum 0: gaaf": GAAF, "momentum 0: base": BASE}
+    planned = {
+        f"momentum {m}: {v}": 5
+        for m in ("0.9", "0")
+        for v in ("base", "dropout", "gaaf")
+    }
+    headers, rows = mechanism.regimes_table(groups, planned)
+    assert headers == ["", "base", "dropout", "GAAF"]
+    by_name = {row[0]: row[1:] for row in rows}
+    assert by_name["paper: test acc. (%)"] == [
+        "98.23 (0.075)",
+        "98.40 (0.034)",
+        "98.35 (0.059)",
+    ]
+    assert by_name["paper: epochs"] == ["82 (16.6)", "169 (9.7)", "114 (24.8)"]
+    assert by_name["momentum 0: seeds"] == ["3 of 5", "0 of 5", "3 of 5"]
+    assert by_name["momentum 0: test acc. (%)"] == [
+        "97.70 (0.20)",
+        NOT_RUN,
+        "98.20 (0.20)",
+    ]
+    assert by_name["momentum 0: best epoch"] == ["9.0 (1.0)", NOT_RUN, "6.0 (1.0)"]
+    assert by_name["momentum 0: first epoch at 98%"] == [
+        "never, 0 of 3 runs",
+        NOT_RUN,
+        "3.0 (1.0), 3 of 3 runs",
+    ]
+    assert by_name["momentum 0.9: seeds"] == ["0 of 5"] * 3
+
+
+@pytest.mark.parametrize(
+    ("surrogate", "word"),
+    [
+        ([0.981, 0.983, 0.982], SUPPORTED),  # difference 0: within seed noise
+        ([0.990, 0.992, 0.994], NOT_SUPPORTED),  # +1.00 [+0.55, +1.45]
+        ([0.990], NOT_TESTED),
+    ],
+)
+def test_surrogate_finding(surrogate, word):
+    found = mechanism.surrogate_finding(
+        {
+            "gaaf": GAAF,
+            "surrogate": group(
+                surrogate, first=(2,) * len(surrogate), bests=(5,) * len(surrogate)
+            ),
+        }
+    )
+    assert found.word == word == found.effect.word
+    assert found.sentence.startswith(f"**GAAF is a surrogate gradient: {word}.**")
+    if word == NOT_SUPPORTED:
+        assert (
+            "+1.00 points, 95% interval [+0.55, +1.45], which excludes 0"
+            in found.sentence
+        )
+
+
+def test_shape_finding_supported_when_no_shape_is_below_beyond_noise():
+    found = mechanism.shape_finding({"gaaf": GAAF, "gaaf, no shape": BASE})
+    assert found.word == SUPPORTED
+    assert (
+        "GAAF, no shape - GAAF = -0.50 points, 95% interval [-0.95, -0.05], which "
+        "excludes 0 (3 vs 3 seeds)" in found.sentence
+    )
+    assert found.markdown().startswith(found.sentence)
+
+
+def test_shape_finding_partly_when_the_mean_is_lower_within_noise():
+    # 97.0, 98.0, 99.0 (mean 98.0, std 1.0) against GAAF's 98.2: -0.20, interval wide
+    found = mechanism.shape_finding(
+        {"gaaf": GAAF, "gaaf, no shape": group([0.97, 0.98, 0.99])}
+    )
+    assert found.word == PARTLY
+    assert "-0.20 points" in found.sentence and "which contains 0" in found.sentence
+
+
+def test_step_finding():
+    assert mechanism.step_finding({"gaaf": GAAF, "base, lr x2": BASE}).word == SUPPORTED
+    assert (
+        mechanism.step_finding({"gaaf": BASE, "base, lr x2": GAAF}).word
+        == NOT_SUPPORTED
+    )
+    untested = mechanism.step_finding({"gaaf": GAAF, "base, lr x2": BASE[:1]})
+    assert untested.word == NOT_TESTED
+    assert "GAAF has 3 and base, lr x2 1 records" in untested.sentence
+    assert [f.question for f in mechanism.findings({})] == [
+        "GAAF is a surrogate gradient",
+        "The shape matters",
+        "Not just a larger step",
+    ]
+
+
+def test_curve_panels_figure_keeps_one_colour_per_group():
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    from gaaf.figures.runs import EXTRA_COLORS, curve_panels_figure
+    from gaaf.figures.style import PALETTE
+
+    groups = {"base": BASE, "gaaf": GAAF, "surrogate": GAAF, "gaaf, no shape": BASE}
+    panels = {
+        "a": ["base", "gaaf", "surrogate"],
+        "b": ["gaaf", "gaaf, no shape"],
+        "c": ["x"],
+    }
+    fig = curve_panels_figure(groups, panels, name=mechanism.name_of)
+    a, b, c, hidden = fig.axes
+    colours = {
+        line.get_label(): mcolors.to_hex(line.get_color()) for line in a.lines + b.lines
+    }
+    assert colours == {
+        "base (3 seeds)": PALETTE["base"],
+        "GAAF (3 seeds)": PALETTE["gaaf"],
+        "surrogate (3 seeds)": EXTRA_COLORS[0],
+        "GAAF, no shape (3 seeds)": EXTRA_COLORS[1],
+    }
+    assert not c.lines and not hidden.get_visible()
+    plt.close(fig)
