@@ -81,7 +81,7 @@ def _accuracies(records: Sequence[Record]) -> list[float]:
 def first_at_target(
     records: Sequence[Record], target: float = TARGET
 ) -> tuple[Summary | None, int]:
-    """The first epoch at ``target`` validation accuracy: its :class:`Summary` over the
+    """The first epoch at ``target`` validation accuracy: its :class:`~gaaf.stats.Summary` over the
     runs that reached it (None if none did) and how many did."""
     reached = _reached(records, target)
     return (summarize(reached) if reached else None), len(reached)

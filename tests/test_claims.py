@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import claims, plans, tables
-from gaaf.claims import NOT_IN_PAPER, NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
+from gaaf import claims, plans, tables, verdicts
 from gaaf.runs import NOT_RUN
 from gaaf.stats import Interval
+from gaaf.verdicts import NOT_IN_PAPER, NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
 
 
 def iv(diff: float, low: float, high: float) -> Interval:
@@ -32,22 +32,24 @@ def iv(diff: float, low: float, high: float) -> Interval:
     ],
 )
 def test_the_verdict_rule(interval, size, paper, direction, word):
-    assert claims.judge(interval, size, paper, direction) == word
+    assert verdicts.judge(interval, size, paper, direction) == word
 
 
 def test_a_claim_is_as_strong_as_its_comparisons():
     def effect(word):
-        return claims.Effect("x", "a", (2, 2), 1.0, 2.0, None, None, None, False, word)
+        return verdicts.Effect(
+            "x", "a", (2, 2), 1.0, 2.0, None, None, None, False, word
+        )
 
-    assert claims.combine([effect(SUPPORTED), effect(SUPPORTED)]) == SUPPORTED
-    assert claims.combine([effect(SUPPORTED), effect(NOT_TESTED)]) == SUPPORTED
-    assert claims.combine([effect(SUPPORTED), effect(PARTLY)]) == PARTLY
-    assert claims.combine([effect(SUPPORTED), effect(NOT_SUPPORTED)]) == PARTLY
+    assert verdicts.combine([effect(SUPPORTED), effect(SUPPORTED)]) == SUPPORTED
+    assert verdicts.combine([effect(SUPPORTED), effect(NOT_TESTED)]) == SUPPORTED
+    assert verdicts.combine([effect(SUPPORTED), effect(PARTLY)]) == PARTLY
+    assert verdicts.combine([effect(SUPPORTED), effect(NOT_SUPPORTED)]) == PARTLY
     assert (
-        claims.combine([effect(NOT_SUPPORTED), effect(NOT_IN_PAPER)]) == NOT_SUPPORTED
+        verdicts.combine([effect(NOT_SUPPORTED), effect(NOT_IN_PAPER)]) == NOT_SUPPORTED
     )
-    assert claims.combine([effect(NOT_TESTED), effect(NOT_IN_PAPER)]) == NOT_TESTED
-    assert claims.combine([]) == NOT_TESTED
+    assert verdicts.combine([effect(NOT_TESTED), effect(NOT_IN_PAPER)]) == NOT_TESTED
+    assert verdicts.combine([]) == NOT_TESTED
 
 
 def rec(acc: float, epoch: int, seed: int = 0) -> dict:

@@ -16,6 +16,7 @@ from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
 __all__ = [
+    "EXTRA_COLORS",
     "curve_panels_figure",
     "gradient_flow_figure",
     "histogram_figure",
