@@ -74,6 +74,21 @@ def setup_cell_source(root: Path | str = ".") -> str:
     )
 
 
+def glue(name: str, value: object, display: bool = False) -> None:
+    """myst-nb's ``glue``: ``value`` under ``name`` for the book's ``{glue:text}`` roles.
+    Where myst-nb is not installed (Colab, a plain install) the prose roles are not
+    rendered anyway: it displays ``value`` if asked and does nothing else."""
+    try:
+        from myst_nb import glue as myst_glue  # the book extra's, not the library's
+    except ModuleNotFoundError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
 DRIVE_RESULTS = "/content/drive/MyDrive/gaaf/results"
 """Where a chapter keeps its records on Google Drive when asked to (``keep_on_drive``)."""
 

@@ -513,3 +513,13 @@ def test_results_on_drive_only_on_colab_and_keeps_every_record(tmp_path, monkeyp
     assert (results / "mnist" / "a.json").read_text() == "on drive already"
     assert (results / "mnist" / "b.json").exists()
     assert book.keep_results_on_drive(results, drive) == drive  # again: no change
+
+
+def test_glue_works_without_myst_nb(monkeypatch, capsys):
+    import sys
+
+    from gaaf import book
+
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # as on Colab: not installed
+    book.glue("answer", 42)  # nothing to glue into: no error, no output
+    assert capsys.readouterr().out == ""
