@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from gaaf import paper, validate
 from gaaf.figures.style import display
-from gaaf.measures import epochs_to_target
+from gaaf.measures import SPEED_TARGET, epochs_reached
 from gaaf.stats import (
     Groups,
     LayerValue,
@@ -357,10 +357,6 @@ def claim4(groups: Groups, sensitivity: Groups | None = None) -> Verdict:
     return verdict(claim, effects, details)
 
 
-SPEED_TARGET = 0.98
-"""The validation accuracy whose first epoch measures speed without the stopping rule."""
-
-
 def claim4_speed(groups: Groups, target: float = SPEED_TARGET) -> Verdict:
     """Claim 4's "fewer epochs" without the stopping rule: the first epoch whose
     validation accuracy reaches ``target`` (:func:`gaaf.measures.epochs_to_target`),
@@ -368,8 +364,7 @@ def claim4_speed(groups: Groups, target: float = SPEED_TARGET) -> Verdict:
     epochs. A run that never reached the target leaves the comparison (the sentence
     says how many did)."""
     reached = {
-        name: [e for r in records if (e := epochs_to_target(r, target)) is not None]
-        for name, records in groups.items()
+        name: epochs_reached(records, target) for name, records in groups.items()
     }
     effects = [
         compare(

@@ -13,13 +13,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gaaf import validate
 
 __all__ = [
     "FLOW_QUANTITIES",
+    "SPEED_TARGET",
     "accuracy_at",
+    "epochs_reached",
     "epochs_to_target",
     "slope_factor",
 ]
@@ -27,6 +30,10 @@ __all__ = [
 FLOW_QUANTITIES = ("dz", "dh", "dw")
 """Mean ``|dL/dz|`` (net input), ``|dL/dh|`` (unit output), ``|dL/dW|`` (incoming
 weights)."""
+
+
+SPEED_TARGET = 0.98
+"""The validation accuracy whose first epoch measures speed without the stopping rule."""
 
 
 def epochs_to_target(record: dict[str, Any], target: float) -> int | None:
@@ -37,6 +44,12 @@ def epochs_to_target(record: dict[str, Any], target: float) -> int | None:
         if row["val_acc"] >= target:
             return int(row["epoch"])
     return None
+
+
+def epochs_reached(records: Sequence[dict[str, Any]], target: float) -> list[int]:
+    """:func:`epochs_to_target` of each record that reached ``target`` (the others are
+    left out; ``len`` of the result counts the runs that did)."""
+    return [e for r in records if (e := epochs_to_target(r, target)) is not None]
 
 
 def accuracy_at(record: dict[str, Any], epoch: int) -> float | None:

@@ -18,7 +18,7 @@ import torch
 from gaaf import paper
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.figures.style import display
-from gaaf.measures import accuracy_at, epochs_to_target
+from gaaf.measures import accuracy_at, epochs_reached
 from gaaf.plans import CNN_VARIANTS
 from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import (
@@ -225,7 +225,7 @@ def speed_table(groups: Groups, target: float, epochs: Sequence[int]) -> Table:
     ]
     rows = []
     for name, records in present(groups).items():
-        reached = [e for r in records if (e := epochs_to_target(r, target)) is not None]
+        reached = epochs_reached(records, target)
         first = f"{mean_std(reached, 1)}, {len(reached)} of {len(records)} runs"
         after = [
             mean_std(
