@@ -259,3 +259,19 @@ def test_the_live_explorers_redraw_when_a_slider_moves():
         "weight std",
         "net input z0",
     ]
+
+
+def test_every_book_figure_is_made_by_the_style_helper():
+    """One place sets the width, panels per row and text size of the book's figures
+    (gaaf.figures.style.subplots); a module calling plt.subplots itself escapes it."""
+    from pathlib import Path
+
+    import gaaf.figures
+
+    folder = Path(gaaf.figures.__file__).parent
+    offenders = [
+        p.name
+        for p in folder.glob("*.py")
+        if p.name != "style.py" and "plt.subplots(" in p.read_text()
+    ]
+    assert not offenders, f"use style.subplots in {offenders}"

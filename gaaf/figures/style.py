@@ -8,7 +8,73 @@ from the variants' colours, so a colour never means both a model and a level.
 
 from __future__ import annotations
 
-__all__ = ["DISPLAY", "GREY", "LEVELS", "PALETTE", "PAPER", "color", "display", "level"]
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+__all__ = [
+    "DISPLAY",
+    "GREY",
+    "LEVELS",
+    "MAX_COLUMNS",
+    "MIN_FONT",
+    "PALETTE",
+    "PAPER",
+    "RC",
+    "WIDTH",
+    "color",
+    "display",
+    "level",
+    "problems",
+    "subplots",
+]
+
+WIDTH = 7.0
+"""Inches: every figure is drawn at the width of the book's content column, so that its
+text is shown at the size it was set (a wider figure is shrunk, and its text with it)."""
+
+MAX_COLUMNS = 2
+"""At most two panels side by side at :data:`WIDTH`; more panels wrap to a new row."""
+
+MIN_FONT = 9.0
+"""Points: no text in a figure is set smaller."""
+
+RC: dict[str, Any] = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": MIN_FONT,
+    "ytick.labelsize": MIN_FONT,
+    "legend.fontsize": MIN_FONT,
+    "legend.title_fontsize": MIN_FONT,
+    "figure.dpi": 150,
+    "savefig.dpi": 150,
+}
+"""The book's matplotlib settings: legible text, sharp at the content width."""
+
+
+def subplots(
+    panels: int = 1, height: float = 3.2, **kwargs: Any
+) -> tuple[Figure, list[Any]]:
+    """A book figure of ``panels`` axes: :data:`WIDTH` wide, at most
+    :data:`MAX_COLUMNS` per row (``height`` inches per row), with :data:`RC` in force.
+    Returns the figure and the axes as a flat list (unused panels removed)."""
+    plt.rcParams.update(RC)
+    cols = min(panels, MAX_COLUMNS)
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(WIDTH, height * rows),
+        layout="constrained",
+        squeeze=False,
+        **kwargs,
+    )
+    flat = list(axes.flat)
+    for ax in flat[panels:]:
+        ax.remove()
+    return fig, flat[:panels]
 
 PALETTE: dict[str, str] = {
     "base": "#1f77b4",  # blue
@@ -68,3 +134,30 @@ def level(i: int, n: int) -> str:
     if n <= 1:
         return LEVELS[len(LEVELS) // 2]
     return LEVELS[round(i * (len(LEVELS) - 1) / (n - 1))]
+
+
+def problems(fig: Figure) -> list[str]:
+    """What makes ``fig`` hard to read in the book, as sentences (empty: nothing):
+    wider than :data:`WIDTH`, more than :data:`MAX_COLUMNS` panels in a row, or visible
+    text under :data:`MIN_FONT` points."""
+    found = []
+    if fig.get_figwidth() > WIDTH + 1e-6:
+        found.append(f"{fig.get_figwidth():g} in wide, more than {WIDTH:g}")
+    rows: dict[float, int] = {}
+    for ax in fig.axes:
+        if ax.get_visible() and ax.get_label() != "<colorbar>":
+            top = round(ax.get_position().y1, 2)
+            rows[top] = rows.get(top, 0) + 1
+    if rows and max(rows.values()) > MAX_COLUMNS:
+        found.append(f"{max(rows.values())} panels in a row, more than {MAX_COLUMNS}")
+    small = sorted(
+        {
+            t.get_fontsize()
+            for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+            if t.get_visible() and getattr(t, "get_text", lambda: "x")()
+            and t.get_fontsize() < MIN_FONT
+        }
+    )
+    if small:
+        found.append(f"text at {small} pt, under {MIN_FONT:g}")
+    return found
