@@ -24,7 +24,9 @@ This module gives:
   dropout-free net input;
 * :func:`slope_gains`, all of the above over a range of net inputs, for the chapter;
 * :func:`unit_gains`, the same at a few net inputs for other weights and inputs, and
-  :func:`weight_std_for_gain`, the weights a given far-saturation gain needs.
+  :func:`weight_std_for_gain`, the weights a given far-saturation gain needs;
+* :func:`slope_comparison`, the slope with dropout beside GAAF's, and the chapters'
+  findings as sentences (:func:`variance_finding`, :func:`gaaf_finding`).
 
 All computations run in float64 unless stated.
 """
@@ -39,23 +41,28 @@ import torch
 from torch import Tensor
 
 from gaaf import validate
+from gaaf.activations import DEFAULT_K, gaaf
 
 __all__ = [
     "XAVIER_STD_1024",
     "Gap",
     "MonteCarloSlope",
+    "SlopeComparison",
     "SlopeGains",
     "UnitGains",
     "approximation_gap",
     "expected_slope",
+    "gaaf_finding",
     "gain_crossover",
     "monte_carlo_slope",
     "net_input_moments",
     "representative_unit",
     "saturation_gain_limit",
+    "slope_comparison",
     "slope_gains",
     "tanh_slope",
     "unit_gains",
+    "variance_finding",
     "weight_std_for_gain",
 ]
 
@@ -447,3 +454,100 @@ def unit_gains(
                     )
                 )
     return rows
+
+
+# ------------------------------------------------------- dropout against GAAF, in words
+
+
+class SlopeComparison(NamedTuple):
+    """What :func:`slope_comparison` returns: the slope a tanh unit receives at each
+    net input, three ways. Tensors of shape ``(len(z0),)``, float64 on the CPU."""
+
+    p: float
+    """The dropout rate."""
+    z0: Tensor
+    """Net inputs (for dropout: the dropout-free net input, the mean of ``z``)."""
+    sigma: Tensor
+    """The dropout standard deviation of the net input at each ``z0``."""
+    plain: Tensor
+    """``tanh'(z0)``: the slope of a plain unit."""
+    dropout: Tensor
+    """``E[tanh'(z)]`` under dropout at rate ``p`` (Gaussian approximation)."""
+    gaaf: Tensor
+    """GAAF-tanh's backward at ``z0`` by autograd (default shape): ``tanh' + s``."""
+
+
+def slope_comparison(
+    z0: Tensor | list[float], p: float, K: float = DEFAULT_K, **unit: object
+) -> SlopeComparison:
+    """The slope of :func:`representative_unit` (``unit``: the keyword arguments of
+    :func:`slope_gains`) without dropout, with dropout at rate ``p`` (on average over the
+    masks, :func:`slope_gains`) and with GAAF-tanh instead (frequency ``K``, the
+    default shape), at each net input ``z0``."""
+    gains = slope_gains(z0, p, **unit)  # type: ignore[arg-type]
+    x = gains.z0.clone().requires_grad_(True)
+    gaaf(x, "tanh", K=K).sum().backward()
+    assert x.grad is not None
+    return SlopeComparison(
+        gains.p, gains.z0, gains.sigma, gains.plain, gains.expected, x.grad
+    )
+
+
+def _n(x: float | Tensor) -> str:
+    """Three significant figures (the book's :func:`gaaf.tables.number`)."""
+    return f"{float(x):.3g}"
+
+
+def _nearest(z0: Tensor, at: float) -> int:
+    return int((z0 - at).abs().argmin())
+
+
+def variance_finding(
+    gains: SlopeGains, at: float, factor: float, needed_std: float, weight_std: float
+) -> str:
+    """The dropout chapter's finding as one Markdown paragraph, for the representative
+    unit's ``gains`` (its grid must start at ``z0 = 0``): the gain at ``at``, its
+    far-saturation limit, the slope kept at 0, and the weight spread ``needed_std`` at
+    which the limit reaches the paper's ``factor`` (against ``weight_std``)."""
+    i = _nearest(gains.z0, at)
+    gain, kept = gains.gain[i].item(), gains.gain[0].item()
+    limit = saturation_gain_limit(gains.sigma[-1]).item()
+    more = "more" if gain > 1 else "no more"
+    reach = "stays below" if limit < factor else "reaches"
+    return (
+        f"Dropout's variance argument holds, as a bounded factor. At the book's rate "
+        f"p = {gains.p:g} a unit of a wide tanh layer with its initial weights (spread "
+        f"{_n(weight_std)}) sees its net input spread by σ = {_n(gains.sigma[0])}; "
+        f"saturated at z0 = {_n(gains.z0[i])}, it receives on average {_n(gain)} times "
+        f"the slope it has without dropout ({more}), and however deep in saturation at "
+        f"most exp(2σ²) = {_n(limit)} times: a tiny slope stays tiny. Near z0 = 0 the "
+        f"noise costs slope instead (the unit keeps {kept:.0%} of it). The paper's "
+        f"factor of {factor:g} {reach} this limit; it needs weights with a spread of "
+        f"{_n(needed_std)}, {_n(needed_std / weight_std)} times the initial one."
+    )
+
+
+def gaaf_finding(
+    comparison: SlopeComparison, at: float, worst_ratio: float, within: bool
+) -> str:
+    """The GAAF chapter's finding as one Markdown paragraph: the forward change against
+    its bound (``worst_ratio``: the largest measured change over the bound; ``within``:
+    whether every change was within bound and rounding), and the slope GAAF and dropout
+    give a unit at net input ``at`` and at 0 (``comparison`` must include both)."""
+    c = comparison
+    i, o = _nearest(c.z0, at), _nearest(c.z0, 0.0)
+    by_gaaf, by_dropout = (
+        (c.gaaf[i] / c.plain[i]).item(),
+        (c.dropout[i] / c.plain[i]).item(),
+    )
+    bound = "within" if within else "beyond"
+    lower = "lowers" if c.dropout[o] < c.plain[o] else "raises"
+    return (
+        f"GAAF is a surrogate gradient. Forward it is the plain activation: its largest "
+        f"measured change is {_n(worst_ratio)} of its bound max(s)/2K, {bound} it. "
+        f"Backward it adds the shape function s(x) to the slope, deterministically: at "
+        f"net input {_n(c.z0[i])} it multiplies tanh' by {_n(by_gaaf)}, where dropout "
+        f"at p = {c.p:g} multiplies it on average by {_n(by_dropout)} for the previous "
+        f"chapter's unit; at 0, where dropout {lower} the slope (to {_n(c.dropout[o])}), "
+        f"GAAF raises it to {_n(c.gaaf[o])}."
+    )

@@ -15,6 +15,7 @@ from gaaf.params import by_profile
 
 __all__ = [
     "CNN_DATASETS",
+    "CNN_SHIFTS",
     "CNN_VARIANTS",
     "MNIST_VARIANTS",
     "Plan",
@@ -22,6 +23,7 @@ __all__ = [
     "cnn_cpu_plan",
     "cnn_lr_pilot",
     "cnn_plan",
+    "cnn_shift_sweep",
     "mechanism_plan",
     "mnist_benchmark",
     "mnist_config",
@@ -262,6 +264,29 @@ def cnn_lr_pilot(profile: str) -> Plan:
         ]
         for lr in CNN_LR_PILOT
         for variant in CNN_VARIANTS
+    }
+
+
+CNN_SHIFTS = (-2.8, 0.0, None, 5.6)
+"""The shifts ``b`` of GAAF-ReLU's shape ``sigmoid(a x + b)`` in the shift sweep, in
+increasing order; None is the default shape's 2.8 (left unset, so that the sweep reuses
+the runs of :func:`cnn_cpu_plan`: a config that sets 2.8 hashes differently)."""
+
+
+def cnn_shift_sweep(profile: str, seeds: Sequence[int] | None = None) -> Plan:
+    """GAAF-ReLU without batch norm on Fashion-MNIST at :data:`CPU_CNN` scale (as
+    :func:`cnn_cpu_plan`, seeds 0, 1, 2 at full), at each shift of :data:`CNN_SHIFTS`.
+    Groups ``"shift -2.8"``, ``"shift 2.8 (default)"``, ..."""
+    chosen = _seeds(profile, _full_default(profile, seeds, CPU_CNN_SEEDS))
+    scale = by_profile(profile, smoke={}, default={}, full=CPU_CNN)
+    return {
+        ("shift 2.8 (default)" if shift is None else f"shift {shift:g}"): [
+            cnn_config(
+                "fashion_mnist", profile, "gaaf", **scale, gaaf_shift=shift, seed=s
+            )
+            for s in chosen
+        ]
+        for shift in CNN_SHIFTS
     }
 
 

@@ -1,6 +1,6 @@
 """The book's tables, as ``(headers, rows)`` for :func:`markdown_table`: ours beside the
 paper's (:mod:`gaaf.paper`), spreads and intervals over seeds, per-layer probes, and the
-costs from benchmark records.
+CNN table (the costs from benchmark records are in :mod:`gaaf.cost_tables`).
 
 Numbers are shown with 3 significant figures, except accuracies in percent, which keep
 two decimals as the paper prints them (98.16 against 98.23: three figures would hide the
@@ -11,7 +11,7 @@ differences the tables are about). A cell with no measurement says
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
@@ -38,20 +38,15 @@ from gaaf.stats import (
 )
 
 __all__ = [
-    "BENCH_VARIANTS",
-    "GaafCost",
     "Table",
-    "activation_costs",
     "cnn_table",
     "common_settings",
-    "gaaf_cost",
     "gradient_flow_columns",
     "gradient_flow_table",
     "interval_rows",
     "layer_columns",
     "layer_difference_rows",
     "layer_rows",
-    "loader_costs",
     "markdown_table",
     "mean_std",
     "mnist_table",
@@ -61,7 +56,6 @@ __all__ = [
     "signed",
     "slope_gain_table",
     "speed_table",
-    "step_costs",
     "trained_on",
     "unit_gains_table",
 ]
@@ -403,34 +397,32 @@ def gradient_flow_columns(groups: Groups, quantity: str = "dz") -> Table:
 
 
 def cnn_table(groups: Groups, datasets: Sequence[str]) -> Table:
-    """The paper's CNN table with ours: per variant, per dataset, our test accuracy (%,
-    mean over seeds) and the paper's, each with its change as the paper gives it
-    (:data:`gaaf.paper.CNN_REFERENCE`), of the same source."""
-    headers = ["model"]
-    for d in datasets:
-        headers += [f"{d}: ours", f"{d}: paper"]
+    """The paper's CNN table with ours, one row per dataset and variant (narrow enough
+    for the page): our test accuracy (%, mean over seeds) and the paper's, each with
+    its change as the paper gives it (:data:`gaaf.paper.CNN_REFERENCE`), of the same
+    source."""
     rows = []
-    for variant in CNN_VARIANTS:
-        row = [display(variant)]
-        ref = paper.CNN_REFERENCE.get(variant)
-        for d in datasets:
-            ours = {
-                v: summarize(values(rs, "test_acc", 100)).mean
-                for v, rs in dataset_groups(groups, d).items()
-            }
+    for d in datasets:
+        ours = {
+            v: summarize(values(rs, "test_acc", 100)).mean
+            for v, rs in dataset_groups(groups, d).items()
+        }
+        reported = paper.CNN.get(d)
+        for variant in CNN_VARIANTS:
+            ref = paper.CNN_REFERENCE.get(variant)
+            row = [display(d), display(variant)]
             if variant in ours:
                 change = f" ({ours[variant] - ours[ref]:+.2f})" if ref in ours else ""
                 row.append(f"{ours[variant]:.2f}{change}")
             else:
                 row.append(NOT_RUN)
-            reported = paper.CNN.get(d)
             if reported is None:
                 row.append("(not in the paper)")
             else:
                 change = f" ({reported[variant] - reported[ref]:+.2f})" if ref else ""
                 row.append(f"{reported[variant]:.2f}{change}")
-        rows.append(row)
-    return headers, rows
+            rows.append(row)
+    return ["dataset", "model", "ours", "paper"], rows
 
 
 # ------------------------------------------------------------ dropout's variance
@@ -494,97 +486,3 @@ def unit_gains_table(
     ]
     return headers, cells
 
-
-# ------------------------------------------------------------------------ costs
-
-BENCH_VARIANTS = {
-    "eager": "GAAF-tanh (eager, default)",
-    "compiled": "GAAF-tanh, compiled",
-    "naive": "naive GAAF-tanh (paper's formula)",
-}
-"""The rows of an activation benchmark record (:func:`gaaf.bench.activations`) that
-:func:`gaaf_cost` reads, by the names the benchmark gives them."""
-
-
-class GaafCost(NamedTuple):
-    """GAAF-tanh against ``torch.tanh`` at one size (:func:`gaaf_cost`)."""
-
-    elements: int
-    eager: float
-    """Forward + backward time over tanh's, the default (eager) path."""
-    compiled: float
-    """The same under ``torch.compile``."""
-    naive: float
-    """The same for the paper's formula in plain torch ops."""
-    saved: float
-    """Tensors saved for backward, in input sizes, eager GAAF."""
-    naive_saved: float
-    """The same for the paper's formula."""
-
-
-def gaaf_cost(
-    record: dict[str, Any], elements: int = 4_000_000, dtype: str = "float32"
-) -> GaafCost:
-    """What GAAF-tanh costs in an activation benchmark record at ``elements`` (or, if
-    the record has no such size, its largest)."""
-    rows = [r for r in record["activations"] if r["dtype"] == dtype]
-    sizes = {r["elements"] for r in rows}
-    n = elements if elements in sizes else max(sizes)
-    found = {r["variant"]: r for r in rows if r["elements"] == n}
-    missing = [v for v in BENCH_VARIANTS.values() if v not in found]
-    if missing:
-        raise KeyError(
-            f"the record has no {missing[0]!r} row at {n:,} elements in {dtype}"
-        )
-    eager, compiled, naive = (
-        found[BENCH_VARIANTS[k]] for k in ("eager", "compiled", "naive")
-    )
-    return GaafCost(
-        n,
-        eager["vs_tanh"],
-        compiled["vs_tanh"],
-        naive["vs_tanh"],
-        eager["saved_x_input"],
-        naive["saved_x_input"],
-    )
-
-
-def activation_costs(record: dict[str, Any]) -> Table:
-    """The activation rows of a benchmark record: time, ratios to the plain activation
-    and to tanh (two decimals, as all ratios of timings here), bandwidth and memory
-    saved for backward."""
-    headers = ["dtype", "elements", "variant", "fwd+bwd (ms)", "vs plain", "vs tanh"]
-    headers += ["GB/s (5 bytes/elt min)", "saved for backward (x input)"]
-    rows = [
-        [
-            r["dtype"],
-            f"{r['elements']:,}",
-            r["variant"],
-            number(r["median_ms"]),
-            f"{r['vs_plain']:.2f}x {r['plain']}",
-            f"{r['vs_tanh']:.2f}x",
-            number(r["min_bytes_gb_per_s"]),
-            f"{r['saved_x_input']:.2f}",
-        ]
-        for r in record["activations"]
-    ]
-    return headers, rows
-
-
-def step_costs(record: dict[str, Any]) -> Table:
-    """One training step of the MNIST MLP per variant, from a benchmark record (the
-    ratio to the base with three decimals: the differences are a few percent)."""
-    rows = [
-        [display(r["variant"]), number(r["median_ms"]), f"{r['vs_base']:.3f}x"]
-        for r in record["mlp_step"]
-    ]
-    return ["network", "step (ms)", "vs base"], rows
-
-
-def loader_costs(record: dict[str, Any]) -> Table:
-    """One MNIST epoch per data pipeline, from a loader benchmark record."""
-    rows = [
-        [pipeline, number(seconds), f"{record['vs_gaaf'][pipeline]:.2f}x"]
-        for pipeline, seconds in record["median_seconds"].items()
-    ]
-    return ["pipeline", "epoch (s)", "vs gaaf"], rows

@@ -19,6 +19,7 @@ from gaaf.dropout import (
     tanh_slope,
 )
 from gaaf.figures import DISPLAY, LEVELS, PALETTE, color, display, level
+from gaaf.figures.style import problems
 from gaaf.figures.activations import (
     explorer_figure,
     explorer_static,
@@ -195,14 +196,32 @@ GROUPS = {
 
 def test_learning_curves_average_the_seeds_that_reached_each_epoch():
     fig = learning_curves_figure(GROUPS, "val_acc")
+    assert problems(fig) == []
     ax = fig.axes[0]
     base, gaaf = ax.lines
     assert same_color(base.get_color(), PALETTE["base"])
     assert same_color(gaaf.get_color(), PALETTE["gaaf"])
-    # epoch 3: only the first GAAF seed ran it
-    assert list(gaaf.get_ydata()) == pytest.approx([0.915, 0.965, 0.97])
+    # epoch 3: only the first GAAF seed ran it (accuracies in percent)
+    assert list(gaaf.get_ydata()) == pytest.approx([91.5, 96.5, 97.0])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["base (1 seeds)", "GAAF (2 seeds)"]
+    assert labels == ["base (1 seed)", "GAAF (2 seeds)"]
+    # three epochs at most: a linear epoch axis
+    assert ax.get_xscale() == "linear"
+
+
+def test_learning_curves_two_metrics_every_variant_its_colour_long_runs_log():
+    # 60 epochs: a logarithmic epoch axis; every variant of the palette its own colour
+    accs = [0.9 + 0.001 * e for e in range(60)]
+    variants = ("base", "bn", "gaaf", "bn_gaaf", "dropout")
+    groups = {v: [record(accs, 5, [[1.0, 1.0]] * 60)] for v in variants}
+    fig = learning_curves_figure(groups, ("val_acc", "val_loss"))
+    assert problems(fig) == [] and len(fig.axes) == 2
+    assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
+    assert fig.axes[1].lines[0].get_ydata()[1] == pytest.approx(1 - 0.901)
+    colours = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
+    assert len(set(map(mcolors.to_hex, colours.values()))) == len(variants)
+    for v in variants:
+        assert same_color(colours[f"{display(v)} (1 seed)"], PALETTE[v])
 
 
 def test_histograms_and_gradient_flow_per_layer():

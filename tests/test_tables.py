@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gaaf import plans, tables
+from gaaf import cost_tables, plans, tables
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import probe_value
@@ -178,19 +178,15 @@ def test_cnn_table_says_not_run_where_nothing_was_measured():
         "fashion_mnist: bn_gaaf": [{"test_acc": 0.925}],
     }
     headers, rows = tables.cnn_table(groups, ["fashion_mnist", "cifar10"])
-    assert headers[1:] == [
-        "fashion_mnist: ours",
-        "fashion_mnist: paper",
-        "cifar10: ours",
-        "cifar10: paper",
-    ]
-    base, bn, gaaf, bn_gaaf = rows
-    assert base == ["base", "90.00", "(not in the paper)", NOT_RUN, "89.55"]
-    assert bn[:2] == ["BN", "92.00 (+2.00)"] and bn[3] == NOT_RUN
-    assert gaaf[1] == "91.00 (+1.00)" and gaaf[4] == "90.16 (+0.61)"
+    assert headers == ["dataset", "model", "ours", "paper"]
+    base, bn, gaaf, bn_gaaf, *cifar = rows
+    assert base == ["Fashion-MNIST", "base", "90.00", "(not in the paper)"]
+    assert bn[2] == "92.00 (+2.00)" and gaaf[2] == "91.00 (+1.00)"
     # batch norm + GAAF against batch norm: 92.5 - 92, and the paper's 91.92 - 91.10
-    assert bn_gaaf[0] == "BN + GAAF"
-    assert bn_gaaf[1] == "92.50 (+0.50)" and bn_gaaf[4] == "91.92 (+0.82)"
+    assert bn_gaaf[1:3] == ["BN + GAAF", "92.50 (+0.50)"]
+    assert [r[2] for r in cifar] == [NOT_RUN] * 4
+    assert cifar[0][3] == "89.55" and cifar[2][3] == "90.16 (+0.61)"
+    assert cifar[3][3] == "91.92 (+0.82)"
 
 
 def test_sensitivity_table_and_what_the_runs_were():
@@ -280,12 +276,12 @@ def test_gaaf_cost_reads_the_rows_by_variant_and_size():
         ]
     record = {"activations": rows, "mlp_step": [], "provenance": {"device": "cpu"}}
     # no row at 4,000,000 elements: the largest size, 2,000
-    assert tables.gaaf_cost(record) == (2000, 3.0, 1.8, 12.0, 1.0, 5.0)
-    assert tables.gaaf_cost(record, elements=1000).eager == 1.5
+    assert cost_tables.gaaf_cost(record) == (2000, 3.0, 1.8, 12.0, 1.0, 5.0)
+    assert cost_tables.gaaf_cost(record, elements=1000).eager == 1.5
     record["activations"] = rows[:3]
     with pytest.raises(KeyError, match="naive GAAF-tanh"):
-        tables.gaaf_cost(record, elements=1000)
-    headers, cells = tables.activation_costs(record)
+        cost_tables.gaaf_cost(record, elements=1000)
+    headers, cells = cost_tables.activation_costs(record)
     assert len(cells) == 3 and len(headers) == len(cells[0])
     assert cells[1][2:6] == ["GAAF-tanh (eager, default)", "3", "1.50x tanh", "1.50x"]
 
@@ -294,9 +290,9 @@ def test_step_and_loader_costs():
     record = {
         "mlp_step": [{"variant": "gaaf", "median_ms": 14.6468, "vs_base": 1.09736}]
     }
-    assert tables.step_costs(record)[1] == [["GAAF", "14.6", "1.097x"]]
+    assert cost_tables.step_costs(record)[1] == [["GAAF", "14.6", "1.097x"]]
     loader = {
         "median_seconds": {"gaaf tensors": 6.193},
         "vs_gaaf": {"gaaf tensors": 1.0},
     }
-    assert tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "1.00x"]]
+    assert cost_tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "1.00x"]]

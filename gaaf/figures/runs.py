@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from gaaf.figures.style import GREY, color, display
+from gaaf.figures.style import GREY, color, display, subplots
 from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
 __all__ = [
     "EXTRA_COLORS",
+    "LINEAR_UP_TO",
     "curve_panels_figure",
     "gradient_flow_figure",
     "histogram_figure",
@@ -40,32 +41,80 @@ def _accuracy_zoom(bests: Sequence[float]) -> tuple[float, float]:
     return max(0.0, low - 2 * (1 - low)), 1.0 - 0.5 * (1 - low)
 
 
+LINEAR_UP_TO = 30
+"""Runs of at most this many epochs are drawn on a linear epoch axis; longer ones on a
+logarithmic axis, which spreads the first epochs of runs of hundreds."""
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
+def _colours(names: Sequence[str]) -> dict[str, str]:
+    """Each group's colour: its variant's (:func:`~gaaf.figures.style.color`), else one
+    of :data:`EXTRA_COLORS` in order of first appearance."""
+    others = [n for n in dict.fromkeys(names) if not color(n)]
+    extra = dict(zip(others, EXTRA_COLORS, strict=False))
+    return {n: color(n) or extra.get(n, GREY) for n in names}
+
+
+def _epoch_axis(ax: Any, longest: int) -> None:
+    """A linear epoch axis for short runs, a logarithmic one for long runs."""
+    ax.set_xlabel("epoch" if longest <= LINEAR_UP_TO else "epoch (log scale)")
+    if longest > LINEAR_UP_TO:
+        ax.set_xscale("log")
+
+
+def _ylabel(metric: str) -> str:
+    names = {"val_acc": "validation accuracy", "val_loss": "validation loss"}
+    shown = names.get(metric, metric.replace("_", " "))
+    return shown + (" (%)" if metric.endswith("acc") else "")
+
+
 def learning_curves_figure(
-    groups: Groups, metric: str = "val_acc", ylim: tuple[float, float] | None = None
+    groups: Groups,
+    metric: str | Sequence[str] = "val_acc",
+    ylim: tuple[float, float] | None = None,
+    height: float = 3.4,
 ) -> Figure:
-    """``metric`` per epoch: mean over the seeds still running at that epoch, with the
-    band between the lowest and highest seed; a dot at each seed's best epoch."""
-    fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
-    bests: list[float] = []
-    for name, records in present(groups).items():
-        table = _ragged([[e[metric] for e in r["history"]] for r in records])
-        epochs = np.arange(1, table.shape[1] + 1)
-        c = color(name)
-        label = f"{display(name)} ({len(records)} seeds)"
-        ax.plot(epochs, np.nanmean(table, 0), label=label, c=c)
-        ax.fill_between(
-            epochs, np.nanmin(table, 0), np.nanmax(table, 0), alpha=0.2, color=c
-        )
-        best = [
-            (r["best_epoch"], r["history"][r["best_epoch"] - 1][metric])
-            for r in records
-        ]
-        ax.scatter(*zip(*best, strict=True), s=14, color=c, zorder=3)
-        bests += [b[1] for b in best]
-    if ylim is None and metric.endswith("acc") and bests:
-        ylim = _accuracy_zoom(bests)
-    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), xscale="log", ylim=ylim)
-    ax.legend()
+    """``metric`` per epoch, one panel per metric (``("val_acc", "val_loss")``: two
+    panels side by side): mean over the seeds still running at that epoch, with the
+    band between the lowest and highest seed, and a dot at each seed's best epoch.
+    Accuracies in percent (``ylim`` in percent too); colours by
+    :func:`~gaaf.figures.style.color`, else :data:`EXTRA_COLORS`; a linear epoch axis
+    for runs of at most :data:`LINEAR_UP_TO` epochs."""
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    shown = present(groups)
+    colours = _colours(list(shown))
+    fig, axes = subplots(len(metrics), height)
+    longest = max((len(r["history"]) for rs in shown.values() for r in rs), default=1)
+    for ax, m in zip(axes, metrics, strict=True):
+        scale = 100 if m.endswith("acc") else 1
+        bests: list[float] = []
+        for name, records in shown.items():
+            table = scale * _ragged([[e[m] for e in r["history"]] for r in records])
+            epochs = np.arange(1, table.shape[1] + 1)
+            c = colours[name]
+            label = f"{display(name)} ({_seeds(len(records))})"
+            ax.plot(epochs, np.nanmean(table, 0), label=label, c=c)
+            ax.fill_between(
+                epochs, np.nanmin(table, 0), np.nanmax(table, 0), alpha=0.2, color=c
+            )
+            best = [
+                (r["best_epoch"], table[i, r["best_epoch"] - 1])
+                for i, r in enumerate(records)
+            ]
+            ax.scatter(*zip(*best, strict=True), s=12, color=c, zorder=3)
+            bests += [b[1] / scale for b in best]
+        limits = ylim
+        if limits is None and scale == 100 and bests:
+            low, high = _accuracy_zoom(bests)
+            limits = (scale * low, scale * high)
+        ax.set(ylabel=_ylabel(m), ylim=limits)
+        _epoch_axis(ax, longest)
+        ax.grid(alpha=0.3)
+    if shown:
+        axes[0].legend()
     return fig
 
 
@@ -79,40 +128,36 @@ def curve_panels_figure(
     panels: dict[str, Sequence[str]],
     metric: str = "val_acc",
     name: Callable[[str], str] = display,
+    height: float = 3.0,
 ) -> Figure:
     """``metric`` per epoch, mean over the seeds still running, one panel per entry of
     ``panels`` (title -> group names), two panels a row. Each group keeps one colour in
     every panel: its variant's (:func:`~gaaf.figures.style.color`), else one of
-    :data:`EXTRA_COLORS`. Accuracies are shown in percent."""
+    :data:`EXTRA_COLORS`. Accuracies are shown in percent; a linear epoch axis for runs
+    of at most :data:`LINEAR_UP_TO` epochs."""
     shown = present(groups)
-    others = [n for ns in panels.values() for n in ns if n in shown and not color(n)]
-    extra = dict(zip(dict.fromkeys(others), EXTRA_COLORS, strict=False))
-    rows = max(1, (len(panels) + 1) // 2)
-    fig, axes = plt.subplots(
-        rows, 2, figsize=(11, 4 * rows), layout="constrained", squeeze=False
-    )
+    colours = _colours([n for ns in panels.values() for n in ns if n in shown])
+    fig, axes = subplots(len(panels), height)
     scale = 100 if metric.endswith("acc") else 1
+    drawn = [shown[n] for ns in panels.values() for n in ns if n in shown]
+    longest = max((len(r["history"]) for rs in drawn for r in rs), default=1)
     bests: list[float] = []
-    for ax, (title, names) in zip(axes.flat, panels.items(), strict=False):
+    for ax, (title, names) in zip(axes, panels.items(), strict=True):
         for group in (n for n in names if n in shown):
             table = _ragged([[e[metric] for e in r["history"]] for r in shown[group]])
             epochs = np.arange(1, table.shape[1] + 1)
-            n = len(shown[group])
-            label = f"{name(group)} ({n} seed{'s' if n != 1 else ''})"
-            c = color(group) or extra.get(group)
+            label = f"{name(group)} ({_seeds(len(shown[group]))})"
             mean = np.nanmean(table, 0)
-            ax.plot(epochs, scale * mean, label=label, c=c, lw=1.8)
+            ax.plot(epochs, scale * mean, label=label, c=colours[group], lw=1.6)
             bests.append(float(np.nanmax(mean)))
-        ylabel = metric.replace("_", " ") + (" (%)" if scale == 100 else "")
-        ax.set(title=title, xlabel="epoch", ylabel=ylabel, xscale="log")
+        ax.set(title=title, ylabel=_ylabel(metric))
+        _epoch_axis(ax, longest)
         ax.grid(alpha=0.3)
         if ax.lines:
-            ax.legend(fontsize=10)
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
+            ax.legend()
     if scale == 100 and bests:
         low, high = _accuracy_zoom(bests)
-        for ax in axes.flat:
+        for ax in axes:
             ax.set_ylim(scale * low, scale * high)
     return fig
 

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 __all__ = [
+    "DATASETS",
     "DISPLAY",
     "GREY",
     "LEVELS",
@@ -95,6 +96,15 @@ DISPLAY: dict[str, str] = {
 }
 """Variant key -> how figures and tables name it."""
 
+DATASETS: dict[str, str] = {
+    "mnist": "MNIST",
+    "fashion_mnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "svhn": "SVHN",
+}
+"""Dataset key -> how figures, tables and verdicts name it."""
+
 PAPER = "#d62728"
 """The colour of the paper's own numbers and readings where a figure shows them."""
 
@@ -115,9 +125,18 @@ def _split(name: str) -> tuple[str, str]:
 def display(name: str) -> str:
     """A group's name for a reader: its variant key (the part after the last ``": "``)
     by :data:`DISPLAY`, e.g. ``"lr 0.01: gaaf"`` -> ``"lr 0.01: GAAF"``; names that are
-    not variant keys (``"dropout 0.25"``) are kept."""
+    not variant keys (``"dropout 0.25"``) are kept, a variant with settings after a
+    comma is named by its variant (``"gaaf, no shape"`` -> ``"GAAF, no shape"``); a
+    dataset key, alone or as the
+    prefix, is named by :data:`DATASETS` (``"fashion_mnist: bn"`` -> ``"Fashion-MNIST:
+    BN"``)."""
     prefix, key = _split(name)
-    return prefix + DISPLAY.get(key, key)
+    if prefix.removesuffix(": ") in DATASETS:
+        prefix = DATASETS[prefix.removesuffix(": ")] + ": "
+    head, comma, rest = key.partition(", ")  # "gaaf, no shape" -> "GAAF, no shape"
+    if comma and head in DISPLAY:
+        return prefix + DISPLAY[head] + comma + rest
+    return prefix + DISPLAY.get(key, DATASETS.get(key, key))
 
 
 def color(name: str) -> str | None:

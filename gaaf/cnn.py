@@ -1,0 +1,212 @@
+"""The convolutional chapter's own tables and sentences: what the CPU-scale
+Fashion-MNIST runs, the learning-rate pilot and the shift sweep show, and a plain word
+for the datasets that could not be obtained.
+
+Accuracies in percent keep two decimals, as in :mod:`gaaf.tables`; a cell with no
+record says :data:`gaaf.runs.NOT_RUN`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Sequence
+
+from gaaf.figures.style import DATASETS, display
+from gaaf.paper import CNN_REFERENCE
+from gaaf.plans import CNN_LR_PILOT, CNN_VARIANTS
+from gaaf.runs import NOT_RUN, Runs
+from gaaf.stats import Groups, dataset_groups, values, welch
+from gaaf.tables import Table, mean_std, signed
+
+__all__ = [
+    "DEFAULT_SHIFT",
+    "KOBISO_CIFAR10",
+    "describe",
+    "difference",
+    "pilot_sentence",
+    "pilot_table",
+    "seed_table",
+    "shift_sentence",
+    "shift_table",
+]
+
+DEFAULT_SHIFT = "shift 2.8 (default)"
+"""The shift sweep's group of the default shape (:func:`gaaf.plans.cnn_shift_sweep`)."""
+
+KOBISO_CIFAR10: dict[str, float] = {
+    "relu": 80.84,
+    "5": 65.17,
+    "4": 69.24,
+    "3": 70.42,
+    "2": 74.41,
+    "1": 78.00,
+    "0": 78.86,
+    "-0.5": 79.45,
+    "-1": 79.48,
+    "-2": 78.00,
+    "-3": 77.68,
+    "-4": 77.33,
+}
+"""Not the paper's: CIFAR-10 test accuracy (%) of ResNet-20 with ReLU and with
+GAAF-ReLU at each of its ``shift`` settings, one run each (Adam, learning rate 0.001,
+200 epochs), from the README of the Keras implementation kobiso/GAAF-keras
+(github.com/kobiso/GAAF-keras, "Test Results"). Its shift parameter need not have our
+sign or scale; what carries over is the spread over shifts."""
+
+
+def describe(runs: Runs) -> str:
+    """:meth:`gaaf.runs.Runs.describe`, with the reason a dataset could not be loaded
+    (a download error) replaced by one sentence naming the datasets."""
+    if not runs.unavailable:
+        return runs.describe()
+    text = dataclasses.replace(runs, unavailable={}).describe()
+    names = [DATASETS.get(d, d) for d in runs.unavailable]
+    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return (
+        f"{text} {listed} {'are' if len(names) > 1 else 'is'} not available offline on "
+        "the machine that ran this page (torchvision downloads them where the internet "
+        f'is reachable, on Colab for instance); their cells say "{NOT_RUN}".'
+    )
+
+
+def difference(a: Sequence[float], b: Sequence[float]) -> str:
+    """``mean(a) - mean(b)`` with its 95% Welch interval where each side has 2 seeds or
+    more: ``"+1.95 [+0.8, +3.1]"``; ``NOT_RUN`` where a side is empty."""
+    if not (a and b):
+        return NOT_RUN
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    found = welch(a, b)
+    if found is None:
+        return f"{diff:+.2f} (no interval: 1 seed)"
+    return f"{diff:+.2f} [{signed(found.low)}, {signed(found.high)}]"
+
+
+def seed_table(runs: Runs, dataset: str = "fashion_mnist") -> Table:
+    """The four CNN variants on ``dataset`` over seeds: runs found of those planned,
+    test accuracy (%) as mean (std), and the change against the variant's reference in
+    the paper's table (:data:`gaaf.paper.CNN_REFERENCE`) with its 95% interval."""
+    ours = dataset_groups(runs.groups, dataset)
+    headers = ["model", "runs", "test acc. (%)", "change [95% interval]"]
+    rows = []
+    for variant in CNN_VARIANTS:
+        found = values(ours.get(variant, []), "test_acc", 100)
+        planned = runs.planned.get(f"{dataset}: {variant}", 0)
+        ref = CNN_REFERENCE.get(variant)
+        change = "" if ref is None else f"vs {display(ref)}: "
+        change += (
+            difference(found, values(ours.get(ref, []), "test_acc", 100))
+            if ref
+            else "(reference)"
+        )
+        rows.append(
+            [display(variant), f"{len(found)} of {planned}", mean_std(found, 2), change]
+        )
+    return headers, rows
+
+
+def _pilot_cell(runs: Runs, group: str) -> str:
+    if group in runs.diverged:
+        return f"diverged (epoch {runs.diverged[group][0]['diverged']['epoch']})"
+    found = values(runs.groups.get(group, []), "val_acc", 100)
+    return f"{found[0]:.2f}" if found else NOT_RUN
+
+
+def pilot_table(runs: Runs) -> Table:
+    """The learning-rate pilot (:func:`gaaf.plans.cnn_lr_pilot`): one row per learning
+    rate, one column per variant, the best validation accuracy (%) of the 2 epochs, or
+    "diverged" and the epoch where the loss stopped being finite."""
+    headers = ["learning rate", *map(display, CNN_VARIANTS)]
+    rows = [
+        [f"{lr:g}", *(_pilot_cell(runs, f"lr {lr:g}: {v}") for v in CNN_VARIANTS)]
+        for lr in CNN_LR_PILOT
+    ]
+    return headers, rows
+
+
+def pilot_sentence(runs: Runs, chance: float = 10.0) -> str:
+    """Which variants diverged or stayed at ``chance`` validation accuracy (%, within
+    a point) at which learning rates, in one sentence."""
+    bad: dict[str, list[str]] = {}
+    for lr in CNN_LR_PILOT:
+        for v in CNN_VARIANTS:
+            group = f"lr {lr:g}: {v}"
+            acc = values(runs.groups.get(group, []), "val_acc", 100)
+            if group in runs.diverged:
+                bad.setdefault(display(v), []).append(f"diverged at {lr:g}")
+            elif acc and acc[0] < chance + 1:
+                bad.setdefault(display(v), []).append(f"stayed at chance at {lr:g}")
+    if not bad:
+        return "Every variant with a record trained at every learning rate of the pilot."
+    parts = [f"{name} {', '.join(what)}" for name, what in bad.items()]
+    others = [display(v) for v in CNN_VARIANTS if display(v) not in bad]
+    text = "In the pilot, " + "; ".join(parts) + "."
+    if others:
+        text += (
+            f" {', '.join(others)} trained at every learning rate that has a record."
+        )
+    return text
+
+
+def shift_table(groups: Groups) -> Table:
+    """The shift sweep (:func:`gaaf.plans.cnn_shift_sweep`): per shift, seeds, test
+    accuracy (%) as mean (std), and the difference from the default shift with its 95%
+    interval."""
+    default = values(groups.get(DEFAULT_SHIFT, []), "test_acc", 100)
+    headers = ["shift", "seeds", "test acc. (%)", "vs default [95% interval]"]
+    rows = []
+    for name, records in groups.items():
+        found = values(records, "test_acc", 100)
+        against = "(reference)" if name == DEFAULT_SHIFT else difference(found, default)
+        rows.append(
+            [name.removeprefix("shift "), str(len(found)), mean_std(found, 2), against]
+        )
+    return headers, rows
+
+
+def shift_sentence(groups: Groups) -> str:
+    """Whether test accuracy depends on the shift, in words computed from the sweep:
+    *depends* when some shift's 95% interval against the default excludes 0, *no
+    dependence resolved* when every interval contains 0, *not tested* when no shift
+    has 2 seeds on both sides; then the spread of the means, beside the spread over
+    shifts of the single CIFAR-10 runs of :data:`KOBISO_CIFAR10`."""
+    default = values(groups.get(DEFAULT_SHIFT, []), "test_acc", 100)
+    means, resolved, tested = {}, [], 0
+    for name, records in groups.items():
+        found = values(records, "test_acc", 100)
+        if found:
+            means[name.removeprefix("shift ")] = statistics.fmean(found)
+        if name == DEFAULT_SHIFT or not (found and default):
+            continue
+        interval = welch(found, default)
+        if interval is not None:
+            tested += 1
+            if interval.excludes_zero():
+                resolved.append(name.removeprefix("shift "))
+    theirs = [a for k, a in KOBISO_CIFAR10.items() if k != "relu"]
+    spread = (
+        f"kobiso/GAAF-keras's single CIFAR-10 runs spanned {max(theirs) - min(theirs):.1f} "
+        f"points over its shifts (from {min(theirs):.2f} to {max(theirs):.2f})"
+    )
+    if tested == 0:
+        found = sum(len(rs) for rs in groups.values())
+        return (
+            f"**Not tested yet**: no shift has 2 seeds beside the default's "
+            f"({found} runs have records). For comparison, {spread}."
+        )
+    if resolved:
+        text = (
+            f"**Accuracy depends on the shift**: at shift {', '.join(resolved)} the 95% "
+            f"interval against the default excludes 0 ({len(resolved)} of {tested} "
+            "shifts tested)."
+        )
+    else:
+        text = (
+            f"**No dependence on the shift resolved**: all {tested} intervals against "
+            "the default contain 0."
+        )
+    low, high = min(means, key=means.get), max(means, key=means.get)
+    return (
+        f"{text} Our means span {means[high] - means[low]:.2f} points (shift {low}: "
+        f"{means[low]:.2f}, shift {high}: {means[high]:.2f}); {spread}."
+    )

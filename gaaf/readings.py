@@ -1,0 +1,377 @@
+"""The sentences of the co-adaptation and gradient-flow chapters that depend on the
+records, computed from them (so a rerun with other results cannot leave the text
+wrong): a verdict in brief, how a per-layer measure changes with dropout, the shape of
+the saturated fraction over layers, and where dropout's extra gradient comes from.
+
+Verdict words come from :mod:`gaaf.claims` (the rule: :mod:`gaaf.verdicts`); this
+module only says them with their numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Sequence
+
+from gaaf import paper
+from gaaf.claims import FLOW_NAMES, claim2, claim3, paper_quantity, slope_mechanism
+from gaaf.figures.style import display
+from gaaf.measures import slope_factor
+from gaaf.stats import (
+    Groups,
+    LayerValue,
+    Record,
+    flow_value,
+    layer_count,
+    present,
+    probe_value,
+    ratio_of_means,
+    shortest_run,
+    welch,
+)
+from gaaf.tables import number
+from gaaf.verdicts import NOT_IN_PAPER, Verdict
+
+__all__ = [
+    "FLAT",
+    "brief",
+    "gradient_flow_verdict",
+    "layer_change",
+    "listed",
+    "profile",
+    "saturation_reading",
+    "seed_counts",
+    "sensitivity_count",
+    "slope_epochs",
+    "slope_reading",
+    "times",
+]
+
+
+def listed(items: Sequence[str]) -> str:
+    """``"a, b and c"``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def times(ratios: Sequence[float | None]) -> str:
+    """Ratios as multipliers, layer 1 first: ``"x1.06, x1.15 and x1.14"``."""
+    return listed(["n/a" if r is None else f"x{number(r)}" for r in ratios])
+
+
+def seed_counts(groups: Groups) -> str:
+    """How many seeds the groups have: ``"5 seeds each"``, or per group where they
+    differ (``"5 (base), 4 (dropout) and 5 (GAAF) seeds"``)."""
+    shown = present(groups)
+    counts = {name: len(records) for name, records in shown.items()}
+    if len(set(counts.values())) == 1:
+        n = next(iter(counts.values()))
+        return f"{n} seed{'s' if n != 1 else ''} each"
+    return listed([f"{n} ({display(name)})" for name, n in counts.items()]) + " seeds"
+
+
+def _seeds(n: tuple[int, int]) -> str:
+    return f"{n[0]} vs {n[1]} seeds"
+
+
+def brief(v: Verdict, label: str, what: str) -> str:
+    """A verdict in one sentence: ``label`` and the word, then its judged comparisons'
+    ratios (``what``, layer 1 first), the seeds, how many 95% intervals exclude 0 and
+    the paper's ratios where it gives them."""
+    judged = [e for e in v.numbers if e.word != NOT_IN_PAPER]
+    text = f"**{label}: *{v.word}*.**"
+    if not judged or any(e.ratio is None for e in judged):
+        return text + " Not measured here."
+    tested = [e for e in judged if e.interval is not None]
+    excluding = sum(
+        e.interval is not None and e.interval.excludes_zero() for e in tested
+    )
+    seeds = listed(sorted({_seeds(e.n) for e in judged}))
+    text += (
+        f" {what}: {times([e.ratio for e in judged])} (layer 1 first; {seeds}; the 95% "
+        f"interval of the difference excludes 0 in {excluding} of {len(judged)})"
+    )
+    papers = [e.paper for e in judged if e.paper is not None]
+    if len(papers) == len(judged):
+        shown = [p if e.relative else None for p, e in zip(papers, judged, strict=True)]
+        text += f"; the paper: {times(shown)}"
+    return text + "."
+
+
+def _layer_ratios(
+    groups: Groups, value: LayerValue, other: str, base: str = "base"
+) -> tuple[list[float | None], int, tuple[int, int]]:
+    """Per layer: mean ``value`` of ``other`` over the base's; how many 95% intervals
+    of the difference exclude 0; the seeds on each side."""
+    a, b = groups.get(other) or [], groups.get(base) or []
+    ratios, excluding = [], 0
+    for k in range(layer_count(groups)):
+        va, vb = [value(r, k) for r in a], [value(r, k) for r in b]
+        ratios.append(ratio_of_means(va, vb))
+        interval = welch(va, vb) if va and vb else None
+        excluding += interval is not None and interval.excludes_zero()
+    return ratios, excluding, (len(a), len(b))
+
+
+def _where(ratios: Sequence[float | None]) -> str:
+    """``"higher in every layer"``, ``"lower in every layer"``, ``"higher in 2 of 3
+    layers"``."""
+    known = [r for r in ratios if r is not None]
+    higher = sum(r > 1 for r in known)
+    if known and higher == len(known):
+        return "higher in every layer"
+    if known and not any(r >= 1 for r in known):
+        return "lower in every layer"
+    return f"higher in {higher} of {len(ratios)} layers"
+
+
+def layer_change(
+    groups: Groups, value: LayerValue, what: str, other: str = "dropout"
+) -> str:
+    """``"<what> is higher with dropout than without in every layer (x1.06, ...,
+    layer 1 first; 5 vs 5 seeds, the 95% interval of the difference excludes 0 in 3 of
+    3)"``, from the records; "with GAAF than without" for ``other="gaaf"``."""
+    ratios, excluding, n = _layer_ratios(groups, value, other)
+    if not n[0] or not n[1]:
+        return f"{what} with {display(other)} against without is not measured here"
+    where = _where(ratios).replace(
+        " in ", f" with {display(other)} than without in ", 1
+    )
+    return (
+        f"{what} is {where} ({times(ratios)}, layer 1 first; {_seeds(n)}, the 95% "
+        f"interval of the difference excludes 0 in {excluding} of {len(ratios)})"
+    )
+
+
+def sensitivity_count(sensitivity: Groups, value: LayerValue, model: str = "dropout"):
+    """Over the one-seed sensitivity settings: ``(higher, total, lowest ratio)``, how
+    many (setting, ``model`` variant, layer) comparisons with the same setting's base
+    are higher, and the lowest ratio (None where nothing was run)."""
+    shown = {n: rs for n, rs in present(sensitivity).items() if ": " in n}
+    ratios = []
+    for name, records in shown.items():
+        setting, variant = name.split(": ", 1)
+        base = shown.get(f"{setting}: base")
+        if not base or not variant.startswith(model):
+            continue
+        for k in range(len(records[0]["config"]["widths"])):
+            r = ratio_of_means(
+                [value(x, k) for x in records], [value(x, k) for x in base]
+            )
+            if r is not None:
+                ratios.append(r)
+    return sum(r > 1 for r in ratios), len(ratios), min(ratios, default=None)
+
+
+# ------------------------------------------------------------------- saturation
+
+FLAT = 0.1
+"""A per-layer profile is *flat* when its range is at most this fraction of its mean."""
+
+
+def profile(series: Sequence[float], flat: float = FLAT) -> str:
+    """The shape of a per-layer series: ``"rises with the layer"``, ``"falls with the
+    layer"``, ``"is flat across layers"`` (range within ``flat`` of the mean) or
+    ``"varies across layers"``."""
+    mean = statistics.fmean(series)
+    if max(series) - min(series) <= flat * abs(mean):
+        return "is flat across layers"
+    if all(b > a for a, b in itertools.pairwise(series)):
+        return "rises with the layer"
+    if all(b < a for a, b in itertools.pairwise(series)):
+        return "falls with the layer"
+    return "varies across layers"
+
+
+def _percent(fractions: Sequence[float]) -> str:
+    return listed([f"{number(100 * f)}%" for f in fractions])
+
+
+def saturation_reading(groups: Groups, value: LayerValue) -> str:
+    """The saturated fraction's shape over layers with and without dropout and of
+    their ratio, and what that makes of "more so in higher layers"."""
+    shown = present(groups)
+    if "base" not in shown or "dropout" not in shown:
+        return "Not measured here: the base or the dropout network has no records."
+    layers = layer_count(shown)
+    mean = {
+        name: [
+            statistics.fmean(value(r, k) for r in shown[name]) for k in range(layers)
+        ]
+        for name in ("base", "dropout")
+    }
+    ratios = [d / b for d, b in zip(mean["dropout"], mean["base"], strict=True)]
+    shapes = {name: profile(m) for name, m in mean.items()}
+    ratio_shape = profile(ratios)
+    if shapes["dropout"] == "rises with the layer":
+        holds = "holds in the fraction itself"
+    elif ratio_shape == "rises with the layer":
+        holds = "holds only relative to the base, not in the fraction itself"
+    else:
+        holds = "does not hold, neither in the fraction nor relative to the base"
+    return (
+        f"With dropout the saturated fraction {shapes['dropout']} "
+        f"({_percent(mean['dropout'])}, layer 1 first); without dropout it "
+        f"{shapes['base']} ({_percent(mean['base'])}), so dropout's ratio to the base "
+        f'{ratio_shape} ({times(ratios)}). "More so in higher layers" {holds}.'
+    )
+
+
+# ------------------------------------------------------------- the slope factor
+
+
+def _mean_per_epoch(records: Sequence[Record], series, epoch: int, k: int) -> float:
+    return statistics.fmean(series(r)[epoch - 1][k] for r in records)
+
+
+def _dh(record: Record) -> list[list[float]]:
+    return record["probes"]["gradient_flow"]["per_epoch"]["dh"]
+
+
+def slope_epochs(groups: Groups, epochs: Sequence[int] = (1, 2, 5, 10)) -> list[int]:
+    """The epochs of the per-epoch slope table: ``epochs`` that every run has, and the
+    last epoch every run has."""
+    last = shortest_run(present(groups))
+    return sorted({e for e in epochs if e <= last} | {last})
+
+
+def slope_reading(groups: Groups) -> str:
+    """Where dropout's extra gradient comes from, per epoch: in how many of the
+    epochs every run has the slope factor is lower with dropout in every layer (and
+    from which epoch on), and the ranges of the slope-factor and ``|dL/dh|`` ratios
+    over those epochs."""
+    shown = present(groups)
+    if "base" not in shown or "dropout" not in shown:
+        return "Not measured here: the base or the dropout network has no records."
+    last, layers = shortest_run(shown), layer_count(shown)
+    factor, dh = {}, {}
+    for e in range(1, last + 1):
+        for k in range(layers):
+            f, h = (
+                [_mean_per_epoch(shown[n], s, e, k) for n in ("dropout", "base")]
+                for s in (slope_factor, _dh)
+            )
+            factor[e, k], dh[e, k] = f[0] / f[1], h[0] / h[1]
+    lower = [
+        e for e in range(1, last + 1) if all(factor[e, k] < 1 for k in range(layers))
+    ]
+    since = next(
+        (e for e in range(1, last + 1) if all(x in lower for x in range(e, last + 1))),
+        None,
+    )
+    word = "lower" if since is not None else "not always lower"
+    when = (
+        f"at every epoch from epoch {since} to {last}"
+        if since is not None
+        else f"in every layer at {len(lower)} of the first {last} epochs"
+    )
+    more = all(x > 1 for x in dh.values())
+    return (
+        f"The slope factor is {word} with dropout than without in every layer {when} "
+        f"(the epochs every run has; dropout / base {_range(factor.values())}). "
+        f"Dropout's |dL/dh| is {_range(dh.values())} the base's over those epochs: "
+        + (
+            "the extra gradient arrives at the units' outputs, and tanh passes on a "
+            "smaller share of it, not a larger one."
+            if more and since is not None
+            else "the records do not show one simple source of the extra gradient."
+        )
+    )
+
+
+def _range(ratios) -> str:
+    ratios = list(ratios)
+    return f"x{number(min(ratios))} to x{number(max(ratios))}"
+
+
+# ------------------------------------------------------- the chapter's verdict
+
+
+def gradient_flow_verdict(groups: Groups, sensitivity: Groups | None = None) -> str:
+    """The gradient-flow chapter's verdict in brief, Markdown: claim 2 for each
+    gradient (what the paper most plausibly measured first), claim 3 with the shape of
+    the saturated fraction over layers, and the slope mechanism."""
+    which = paper_quantity(groups)
+    order = list(FLOW_NAMES)
+    if which is not None:
+        order.sort(key=lambda q: q != which.closest)
+    lines = [
+        f"**Claim 2**, dropout multiplies the gradient reaching each hidden layer by "
+        f"about {number(paper.GRADIENT_FLOW_FACTOR)}, for each gradient we measure "
+        "(mean over all training iterations, dropout / base):",
+        "",
+    ]
+    for q in order:
+        name = FLOW_NAMES[q]
+        label = f"as {name}"
+        if which is not None and q == which.closest:
+            factor = number(which.factors[q])
+            label += (
+                f", what the paper most plausibly measured (our base's is x{factor} "
+                "the size of the paper's)"
+            )
+        v = claim2(groups, sensitivity, quantity=q)
+        lines.append("- " + brief(v, label, "ratio"))
+    v3 = claim3(groups, sensitivity)
+    slope = slope_mechanism(groups)
+    saturated = probe_value("net_inputs", "saturated")
+    lines += [
+        "",
+        brief(
+            v3, "Claim 3, dropout pushes net inputs into saturation", "|z| > 2, ratio"
+        )
+        + " "
+        + saturation_reading(groups, saturated),
+        "",
+        brief(
+            slope,
+            "Through steeper slopes of tanh (the variance argument)",
+            f"slope factor over the first {_last(groups)} epochs, ratio",
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _last(groups: Groups) -> int | str:
+    shown = present(groups)
+    return shortest_run(shown) if shown else "n/a"
+
+
+def slope_value(epochs: int) -> LayerValue:
+    """The slope factor ``mean|dL/dz| / mean|dL/dh|`` of a record over its first
+    ``epochs`` epochs, as a :data:`~gaaf.stats.LayerValue`."""
+    dz, dh = flow_value("dz", epochs), flow_value("dh", epochs)
+    return lambda r, k: dz(r, k) / dh(r, k)
+
+
+def claim2_reading(groups: Groups) -> str:
+    """Claim 2 read as the paper most plausibly measured it: dropout's ratio over all
+    iterations and over the epochs every run has, against the paper's."""
+    which = paper_quantity(groups)
+    shown = present(groups)
+    if which is None or "dropout" not in shown:
+        return "Not measured here: the base or the dropout network has no records."
+    q, last = which.closest, shortest_run(shown)
+    every = _layer_ratios(groups, flow_value(q), "dropout")[0]
+    matched = _layer_ratios(groups, flow_value(q, last), "dropout")[0]
+    return (
+        f"Read as the paper most plausibly measured it ({FLOW_NAMES[q]}), dropout "
+        f"multiplies the gradient reaching each hidden layer by {_range(every)} over all "
+        f"iterations and by {_range(matched)} over the first {last} epochs, against the "
+        f"paper's {_range(paper.gradient_flow_ratios())}."
+    )
+
+
+def gaaf_reading(groups: Groups) -> list[str]:
+    """What GAAF does to the slope factor, ``|dL/dh|`` (over the epochs every run
+    has) and the saturated fraction, against the base, as sentences."""
+    shown = present(groups)
+    if "gaaf" not in shown or "base" not in shown:
+        return ["GAAF or the base network has no records here."]
+    last = shortest_run(shown)
+    measures = (
+        (slope_value(last), f"the slope factor over the first {last} epochs"),
+        (flow_value("dh", last), f"|dL/dh| over the first {last} epochs"),
+        (probe_value("net_inputs", "saturated"), "the saturated fraction"),
+    )
+    return [layer_change(groups, v, what, "gaaf") for v, what in measures]
