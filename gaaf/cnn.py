@@ -13,13 +13,14 @@ import statistics
 from collections.abc import Sequence
 
 from gaaf.figures.style import DATASETS, display
-from gaaf.paper import CNN_REFERENCE
+from gaaf.paper import CNN_REFERENCE, cnn_gains
 from gaaf.plans import CNN_LR_PILOT, CNN_VARIANTS
 from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import Groups, dataset_groups, values, welch
 from gaaf.tables import Table, mean_std, signed
 
 __all__ = [
+    "CPU_SCALE",
     "DEFAULT_SHIFT",
     "KOBISO_CIFAR10",
     "describe",
@@ -29,6 +30,7 @@ __all__ = [
     "seed_table",
     "shift_sentence",
     "shift_table",
+    "spread_sentence",
 ]
 
 DEFAULT_SHIFT = "shift 2.8 (default)"
@@ -55,12 +57,19 @@ GAAF-ReLU at each of its ``shift`` settings, one run each (Adam, learning rate 0
 sign or scale; what carries over is the spread over shifts."""
 
 
-def describe(runs: Runs) -> str:
-    """:meth:`gaaf.runs.Runs.describe`, with the reason a dataset could not be loaded
-    (a download error) replaced by one sentence naming the datasets."""
+def describe(runs: Runs, scale: str | None = None) -> str:
+    """:meth:`gaaf.runs.Runs.describe`, with ``scale`` (if given) naming what the full
+    profile's records are (the CPU-scale plans are not the paper's scale), the list of
+    groups without records left out where none has one, and the reason a dataset could
+    not be loaded (a download error) replaced by one sentence naming the datasets."""
+    if runs.found == 0:
+        text = f"None of the {runs.total} planned runs has a record."
+    else:
+        text = dataclasses.replace(runs, unavailable={}).describe()
+        if scale is not None:
+            text = text.replace("full profile (paper scale)", scale)
     if not runs.unavailable:
-        return runs.describe()
-    text = dataclasses.replace(runs, unavailable={}).describe()
+        return text
     names = [DATASETS.get(d, d) for d in runs.unavailable]
     listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
     return (
@@ -68,6 +77,10 @@ def describe(runs: Runs) -> str:
         "the machine that ran this page (torchvision downloads them where the internet "
         f'is reachable, on Colab for instance); their cells say "{NOT_RUN}".'
     )
+
+
+CPU_SCALE = "the CPU scale (full profile, Fashion-MNIST, channels 16/32/64)"
+"""How :func:`describe` names the records of the CPU-scale plans."""
 
 
 def difference(a: Sequence[float], b: Sequence[float]) -> str:
@@ -127,24 +140,34 @@ def pilot_table(runs: Runs) -> Table:
 def pilot_sentence(runs: Runs, chance: float = 10.0) -> str:
     """Which variants diverged or stayed at ``chance`` validation accuracy (%, within
     a point) at which learning rates, in one sentence."""
-    bad: dict[str, list[str]] = {}
-    for lr in CNN_LR_PILOT:
-        for v in CNN_VARIANTS:
+    bad: dict[str, dict[str, list[str]]] = {}
+    for v in CNN_VARIANTS:
+        for lr in CNN_LR_PILOT:
             group = f"lr {lr:g}: {v}"
             acc = values(runs.groups.get(group, []), "val_acc", 100)
             if group in runs.diverged:
-                bad.setdefault(display(v), []).append(f"diverged at {lr:g}")
+                what = "diverged"
             elif acc and acc[0] < chance + 1:
-                bad.setdefault(display(v), []).append(f"stayed at chance at {lr:g}")
+                what = "stayed at chance"
+            else:
+                continue
+            bad.setdefault(display(v), {}).setdefault(what, []).append(f"{lr:g}")
     if not bad:
-        return "Every variant with a record trained at every learning rate of the pilot."
-    parts = [f"{name} {', '.join(what)}" for name, what in bad.items()]
+        return (
+            "Every variant with a record trained at every learning rate of the pilot."
+        )
+    parts = [
+        f"{name} " + " and ".join(f"{w} at {', '.join(lrs)}" for w, lrs in what.items())
+        for name, what in bad.items()
+    ]
     others = [display(v) for v in CNN_VARIANTS if display(v) not in bad]
     text = "In the pilot, " + "; ".join(parts) + "."
     if others:
+        names = ", ".join(others)
         text += (
-            f" {', '.join(others)} trained at every learning rate that has a record."
+            f" {names[0].upper()}{names[1:]} trained at every learning rate that has"
         )
+        text += " a record."
     return text
 
 
@@ -192,7 +215,7 @@ def shift_sentence(groups: Groups) -> str:
         found = sum(len(rs) for rs in groups.values())
         return (
             f"**Not tested yet**: no shift has 2 seeds beside the default's "
-            f"({found} runs have records). For comparison, {spread}."
+            f"({found} of the sweep's runs have records). For comparison, {spread}."
         )
     if resolved:
         text = (
@@ -209,4 +232,33 @@ def shift_sentence(groups: Groups) -> str:
     return (
         f"{text} Our means span {means[high] - means[low]:.2f} points (shift {low}: "
         f"{means[low]:.2f}, shift {high}: {means[high]:.2f}); {spread}."
+    )
+
+
+def spread_sentence(runs: Runs, dataset: str = "fashion_mnist") -> str:
+    """The paper's CNN gains (:func:`gaaf.paper.cnn_gains`, GAAF and batch norm + GAAF)
+    beside the standard deviations over seeds of our variants on ``dataset``: how many
+    of the paper's gains the largest of our standard deviations exceeds."""
+    gains = [g for v in ("gaaf", "bn_gaaf") for g in cnn_gains(v).values()]
+    ours = dataset_groups(runs.groups, dataset)
+    stds = [
+        statistics.stdev(found)
+        for v in CNN_VARIANTS
+        if len(found := values(ours.get(v, []), "test_acc", 100)) >= 2
+    ]
+    text = (
+        f"The paper's gains from GAAF range from {min(gains):+.2f} to {max(gains):+.2f} "
+        f"points ({len(gains)} single runs)"
+    )
+    if not stds:
+        return text + "; no variant here has 2 seeds to measure a spread by."
+    smaller = sum(g < max(stds) for g in gains)
+    return (
+        f"{text}; the standard deviation over seeds of a variant here ranges from "
+        f"{min(stds):.2f} to {max(stds):.2f} points, more than {smaller} of the "
+        f"{len(gains)} gains: one run per cell, as the paper has, cannot tell such a "
+        "gain from the spread between seeds."
+        if smaller
+        else f"{text}; the standard deviation over seeds of a variant here is at most "
+        f"{max(stds):.2f} points, below every one of them."
     )

@@ -7,18 +7,34 @@ few percent); other numbers have 3 significant figures (:func:`gaaf.tables.numbe
 
 from __future__ import annotations
 
+import math
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
+from gaaf.data import DATASETS
 from gaaf.figures.style import display
+from gaaf.measures import SPEED_TARGET, epochs_reached
+from gaaf.plans import Plan
+from gaaf.runs import NOT_RUN, load_record, record_path
+from gaaf.stats import Groups
 from gaaf.tables import Table, number
 
 __all__ = [
     "BENCH_VARIANTS",
+    "MNIST_TRAIN_IMAGES",
     "GaafCost",
+    "TimeTo",
     "activation_costs",
+    "cost_sentence",
     "gaaf_cost",
     "loader_costs",
+    "recorded",
     "step_costs",
+    "time_sentence",
+    "time_to_accuracy",
+    "times_to_accuracy",
 ]
 
 BENCH_VARIANTS = {
@@ -73,24 +89,23 @@ def gaaf_cost(
     )
 
 
-def activation_costs(record: dict[str, Any]) -> Table:
-    """The activation rows of a benchmark record: time, ratios to the plain activation
-    and to tanh (two decimals, as all ratios of timings here), bandwidth and memory
+def activation_costs(record: dict[str, Any], dtype: str = "float32") -> Table:
+    """The activation rows of a benchmark record in ``dtype``: time, ratios to the plain
+    activation and to tanh (two decimals, as all ratios of timings here) and memory
     saved for backward."""
-    headers = ["dtype", "elements", "variant", "fwd+bwd (ms)", "vs plain", "vs tanh"]
-    headers += ["GB/s (5 bytes/elt min)", "saved for backward (x input)"]
+    headers = ["elements", "variant", "fwd+bwd (ms)", "vs plain", "vs tanh"]
+    headers += ["saved (x input)"]
     rows = [
         [
-            r["dtype"],
             f"{r['elements']:,}",
             r["variant"],
             number(r["median_ms"]),
             f"{r['vs_plain']:.2f}x {r['plain']}",
             f"{r['vs_tanh']:.2f}x",
-            number(r["min_bytes_gb_per_s"]),
             f"{r['saved_x_input']:.2f}",
         ]
         for r in record["activations"]
+        if r["dtype"] == dtype
     ]
     return headers, rows
 
@@ -112,3 +127,153 @@ def loader_costs(record: dict[str, Any]) -> Table:
         for pipeline, seconds in record["median_seconds"].items()
     ]
     return ["pipeline", "epoch (s)", "vs gaaf"], rows
+
+
+# ------------------------------------------------------------ time to the accuracy
+
+MNIST_TRAIN_IMAGES = 60_000
+"""MNIST's training set; :mod:`gaaf.data` holds ``val_size`` of it out for validation."""
+
+
+class TimeTo(NamedTuple):
+    """What one variant's training costs in time (:func:`times_to_accuracy`)."""
+
+    variant: str
+    step_ms: float
+    """Median time of one training step (benchmark record)."""
+    steps_per_epoch: int
+    converge_epochs: list[int]
+    """Each run's epochs to converge (its best epoch by the stopping rule)."""
+    target_epochs: list[int]
+    """Each run's first epoch at the validation-accuracy target (runs that reached it)."""
+    runs: int
+
+    def minutes(self, epochs: Sequence[int]) -> float | None:
+        """Mean minutes of ``epochs`` epochs of steps (None: no epochs)."""
+        if not epochs:
+            return None
+        return self.step_ms * self.steps_per_epoch * statistics.fmean(epochs) / 60e3
+
+
+def times_to_accuracy(
+    record: dict[str, Any], groups: Groups, target: float = SPEED_TARGET
+) -> list[TimeTo]:
+    """Per variant with both a step time in the benchmark ``record`` and run records
+    in ``groups`` (the MNIST benchmark's): the step's cost, the steps of an epoch
+    (training images over the batch size) and the epochs each run needed to converge
+    and to reach ``target`` validation accuracy (:func:`gaaf.measures.epochs_reached`)."""
+    found = []
+    for row in record["mlp_step"]:
+        runs = groups.get(row["variant"], [])
+        if not runs:
+            continue
+        config = runs[0]["config"]
+        images = config.get("train_subset") or (
+            MNIST_TRAIN_IMAGES - DATASETS[config["dataset"]].val_size
+        )
+        found.append(
+            TimeTo(
+                row["variant"],
+                row["median_ms"],
+                math.ceil(images / config["batch_size"]),
+                [int(r["best_epoch"]) for r in runs],
+                epochs_reached(runs, target),
+                len(runs),
+            )
+        )
+    return found
+
+
+def time_to_accuracy(
+    record: dict[str, Any], groups: Groups, target: float = SPEED_TARGET
+) -> Table:
+    """:func:`times_to_accuracy` as a table: step time, epochs to converge and to
+    ``target`` (mean, and how many runs reached it), and the minutes of steps each
+    takes (step time x steps per epoch x mean epochs; evaluation left out)."""
+    headers = ["model", "step (ms)", "epochs to converge", "minutes"]
+    headers += [f"epochs to {100 * target:g}% val.", "minutes"]
+    rows = []
+    for t in times_to_accuracy(record, groups, target):
+        converge, reach = t.minutes(t.converge_epochs), t.minutes(t.target_epochs)
+        reached = f"{len(t.target_epochs)} of {t.runs} runs"
+        rows.append(
+            [
+                display(t.variant),
+                number(t.step_ms),
+                number(statistics.fmean(t.converge_epochs)),
+                number(converge) if converge is not None else NOT_RUN,
+                f"{number(statistics.fmean(t.target_epochs))} ({reached})"
+                if t.target_epochs
+                else f"none of {t.runs} runs",
+                number(reach) if reach is not None else "",
+            ]
+        )
+    return headers, rows
+
+
+def time_sentence(
+    record: dict[str, Any], groups: Groups, target: float = SPEED_TARGET
+) -> str:
+    """GAAF's time to ``target`` validation accuracy and to convergence against
+    dropout's and the base network's, in one computed sentence."""
+    times = {t.variant: t for t in times_to_accuracy(record, groups, target)}
+    gaaf = times.get("gaaf")
+    if gaaf is None or len(times) < 2:
+        return f"GAAF's time to the accuracy is {NOT_RUN}: it needs GAAF's records."
+    others = [v for v in ("dropout", "base") if v in times]
+    parts = []
+    for what, epochs_of in (
+        (f"reach {100 * target:g}% validation accuracy", lambda t: t.target_epochs),
+        ("converge", lambda t: t.converge_epochs),
+    ):
+        ours = gaaf.minutes(epochs_of(gaaf))
+        theirs = {v: times[v].minutes(epochs_of(times[v])) for v in others}
+        theirs = {v: m for v, m in theirs.items() if m is not None}
+        if ours is None or not theirs:
+            parts.append(f"to {what}: {NOT_RUN} for GAAF or the others")
+            continue
+        against = " and ".join(
+            f"{number(m)} for {display(v)}" for v, m in theirs.items()
+        )
+        less = [display(v) for v, m in theirs.items() if ours < m]
+        word = "less than " + " and ".join(less) if less else "no less than either"
+        parts.append(
+            f"GAAF needs {number(ours)} minutes of steps to {what}, against {against} "
+            f"({word})"
+        )
+    step = " and ".join(
+        f"{number(gaaf.step_ms / times[v].step_ms)} times {display(v)}'s"
+        for v in others
+    )
+    return (
+        f"On {record['provenance']['device']} a GAAF step costs {step}; counting the "
+        f"epochs each needs, {parts[0]}; {parts[1]}."
+    )
+
+
+def cost_sentence(record: dict[str, Any], elements: int = 4_000_000) -> str:
+    """What GAAF-tanh costs against ``torch.tanh`` in an activation benchmark record
+    (:func:`gaaf_cost`), eager and compiled, and the paper's formula written naively,
+    in one sentence."""
+    cost = gaaf_cost(record, elements)
+    compiled = "less than" if cost.compiled < 1 else "more than"
+    return (
+        f"At {cost.elements:,} elements on {record['provenance']['device']}, GAAF-tanh "
+        f"takes {cost.eager:.2f} times `torch.tanh`'s time in eager mode and "
+        f"{cost.compiled:.2f} times compiled ({compiled} tanh); the paper's formula "
+        f"written naively takes {cost.naive:.2f} times and saves "
+        f"{cost.naive_saved:.0f} input-sized tensors for backward where GAAF saves "
+        f"{cost.saved:.0f}."
+    )
+
+
+def recorded(plan: Plan, results: Path | str) -> Groups:
+    """The records of ``plan`` (group -> configs) that exist under ``results``, read
+    and checked (:func:`gaaf.runs.load_record`), training nothing; a diverged run is
+    left out."""
+    groups = {}
+    for name, configs in plan.items():
+        paths = [record_path(c, results) for c in configs]
+        found = [load_record(p) for p in paths if p.exists()]
+        groups[name] = [r for r in found if "diverged" not in r]
+    return groups

@@ -512,42 +512,42 @@ def variance_finding(
     i = _nearest(gains.z0, at)
     gain, kept = gains.gain[i].item(), gains.gain[0].item()
     limit = saturation_gain_limit(gains.sigma[-1]).item()
+    holds = "holds, as a bounded factor" if gain > 1 else "does not hold here"
     more = "more" if gain > 1 else "no more"
     reach = "stays below" if limit < factor else "reaches"
     return (
-        f"Dropout's variance argument holds, as a bounded factor. At the book's rate "
-        f"p = {gains.p:g} a unit of a wide tanh layer with its initial weights (spread "
-        f"{_n(weight_std)}) sees its net input spread by σ = {_n(gains.sigma[0])}; "
-        f"saturated at z0 = {_n(gains.z0[i])}, it receives on average {_n(gain)} times "
-        f"the slope it has without dropout ({more}), and however deep in saturation at "
-        f"most exp(2σ²) = {_n(limit)} times: a tiny slope stays tiny. Near z0 = 0 the "
-        f"noise costs slope instead (the unit keeps {kept:.0%} of it). The paper's "
-        f"factor of {factor:g} {reach} this limit; it needs weights with a spread of "
+        f"Dropout's variance argument {holds}. At the book's rate p = {gains.p:g} a "
+        f"unit of a wide tanh layer with its initial weights (spread {_n(weight_std)}) "
+        f"sees its net input spread by σ = {_n(gains.sigma[0])}. Saturated at z0 = "
+        f"{_n(gains.z0[i])}, it receives on average {more} slope than without dropout "
+        f"({_n(gain)} times as much), and however deep in saturation at most "
+        f"exp(2σ²) = {_n(limit)} times: a tiny slope stays tiny. Near z0 = 0 the noise "
+        f"costs slope instead (the unit keeps {kept:.0%} of it). This limit {reach} "
+        f"the paper's factor of {factor:g}, which needs weights with a spread of "
         f"{_n(needed_std)}, {_n(needed_std / weight_std)} times the initial one."
     )
 
 
 def gaaf_finding(
-    comparison: SlopeComparison, at: float, worst_ratio: float, within: bool
+    comparison: SlopeComparison, at: float, change: float, bound: float, within: bool
 ) -> str:
-    """The GAAF chapter's finding as one Markdown paragraph: the forward change against
-    its bound (``worst_ratio``: the largest measured change over the bound; ``within``:
-    whether every change was within bound and rounding), and the slope GAAF and dropout
-    give a unit at net input ``at`` and at 0 (``comparison`` must include both)."""
+    """The GAAF chapter's finding as one Markdown paragraph: the largest forward change
+    measured (``change``) against its bound ``max(s)/2K`` (``bound``; ``within``:
+    whether every change was within its bound up to float rounding), and the slope GAAF
+    and dropout give a unit at net input ``at`` and at 0 (``comparison`` must include
+    both)."""
     c = comparison
     i, o = _nearest(c.z0, at), _nearest(c.z0, 0.0)
-    by_gaaf, by_dropout = (
-        (c.gaaf[i] / c.plain[i]).item(),
-        (c.dropout[i] / c.plain[i]).item(),
-    )
-    bound = "within" if within else "beyond"
+    by_gaaf = (c.gaaf[i] / c.plain[i]).item()
+    by_dropout = (c.dropout[i] / c.plain[i]).item()
+    holds = "is within float rounding of" if within else "exceeds, beyond rounding,"
     lower = "lowers" if c.dropout[o] < c.plain[o] else "raises"
     return (
-        f"GAAF is a surrogate gradient. Forward it is the plain activation: its largest "
-        f"measured change is {_n(worst_ratio)} of its bound max(s)/2K, {bound} it. "
-        f"Backward it adds the shape function s(x) to the slope, deterministically: at "
-        f"net input {_n(c.z0[i])} it multiplies tanh' by {_n(by_gaaf)}, where dropout "
-        f"at p = {c.p:g} multiplies it on average by {_n(by_dropout)} for the previous "
-        f"chapter's unit; at 0, where dropout {lower} the slope (to {_n(c.dropout[o])}), "
-        f"GAAF raises it to {_n(c.gaaf[o])}."
+        f"GAAF is a surrogate gradient. Forward it is the plain activation: the largest "
+        f"change measured, {_n(change)}, {holds} its bound max(s)/2K = "
+        f"{_n(bound)}. Backward it adds the shape function s(x) to the "
+        f"slope, deterministically: at net input {_n(c.z0[i])} it multiplies tanh' by "
+        f"{_n(by_gaaf)}, where dropout at p = {c.p:g} multiplies it on average by "
+        f"{_n(by_dropout)} for the previous chapter's unit; at 0, where dropout {lower} "
+        f"the slope (to {_n(c.dropout[o])}), GAAF raises it to {_n(c.gaaf[o])}."
     )

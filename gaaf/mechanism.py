@@ -32,7 +32,7 @@ from gaaf.measures import SPEED_TARGET, epochs_reached
 from gaaf.plans import MNIST_VARIANTS, REGIME_MOMENTA
 from gaaf.runs import NOT_RUN
 from gaaf.stats import Groups, Record, Summary, summarize, values, welch
-from gaaf.tables import Table, mean_std
+from gaaf.tables import Table, mean_std, signed
 from gaaf.verdicts import (
     NOT_SUPPORTED,
     NOT_TESTED,
@@ -45,18 +45,22 @@ from gaaf.verdicts import (
 
 __all__ = [
     "REFERENCES",
+    "REGIME_MEASURES",
+    "REGIME_TITLES",
     "TARGET",
     "Finding",
+    "difference_table",
     "findings",
     "first_at_target",
     "interval_cell",
     "matches_within_noise",
     "mechanism_table",
-    "name_of",
-    "regimes_table",
+    "regime_finding",
+    "regime_table",
     "shape_finding",
     "step_finding",
     "surrogate_finding",
+    "verdict_text",
 ]
 
 TARGET = SPEED_TARGET
@@ -64,13 +68,6 @@ TARGET = SPEED_TARGET
 
 REFERENCES = ("gaaf", "base")
 """The groups every row of :func:`mechanism_table` is compared with."""
-
-
-def name_of(group: str) -> str:
-    """A group's name for a reader: :func:`~gaaf.figures.style.display`, with GAAF
-    named as everywhere else (``"gaaf, no shape"`` -> ``"GAAF, no shape"``)."""
-    shown = display(group)
-    return "GAAF" + shown[4:] if shown.startswith("gaaf, ") else shown
 
 
 def _accuracies(records: Sequence[Record]) -> list[float]:
@@ -95,7 +92,7 @@ def _first_cell(records: Sequence[Record], target: float) -> str:
 
 
 def interval_cell(a: Sequence[Record], b: Sequence[Record]) -> str:
-    """``"+0.12 [-0.05, +0.29]"``: mean test accuracy of ``a`` minus ``b`` in points,
+    """``"+0.12 [-0.05, +0.291]"``: mean test accuracy of ``a`` minus ``b`` in points,
     with its 95% Welch interval; the difference alone when a side has one seed, and
     :data:`~gaaf.runs.NOT_RUN` when a side has none."""
     va, vb = _accuracies(a), _accuracies(b)
@@ -104,37 +101,53 @@ def interval_cell(a: Sequence[Record], b: Sequence[Record]) -> str:
     found = welch(va, vb)
     if found is None:
         diff = summarize(va).mean - summarize(vb).mean
-        return f"{diff:+.2f} (no interval: 1 seed)"
-    return f"{found.diff:+.2f} [{found.low:+.2f}, {found.high:+.2f}]"
+        return f"{signed(diff)} (no interval: 1 seed)"
+    return f"{signed(found.diff)} [{signed(found.low)}, {signed(found.high)}]"
+
+
+def _seeds_cell(
+    name: str, records: Sequence[Record], planned: dict[str, int] | None
+) -> str:
+    if planned is None or name not in planned:
+        return str(len(records))
+    return f"{len(records)} of {planned[name]}"
 
 
 def mechanism_table(
-    groups: Groups,
-    planned: dict[str, int] | None = None,
-    target: float = TARGET,
-    references: Sequence[str] = REFERENCES,
+    groups: Groups, planned: dict[str, int] | None = None, target: float = TARGET
 ) -> Table:
     """Per group: seeds found (of ``planned``), test accuracy (%) mean (std), best
-    epoch mean (std), the first epoch at ``target`` validation accuracy (over the runs
-    that reached it, and how many did), and the test-accuracy difference in points
-    against each of ``references`` with its 95% Welch interval."""
+    epoch mean (std), and the first epoch at ``target`` validation accuracy (over the
+    runs that reached it, and how many did)."""
     headers = ["group", "seeds", "test acc. (%)", "best epoch"]
     headers += [f"first epoch at {100 * target:g}%"]
-    headers += [f"- {name_of(r)} (points, 95% interval)" for r in references]
-    rows = []
-    for name, records in groups.items():
-        seeds = str(len(records))
-        if planned is not None and name in planned:
-            seeds = f"{len(records)} of {planned[name]}"
-        row = [name_of(name), seeds, mean_std(_accuracies(records), 2)]
-        row += [mean_std(values(records, "best_epoch"), 1)]
-        row += [_first_cell(records, target)]
-        for reference in references:
-            same = reference == name
-            row.append(
-                "" if same else interval_cell(records, groups.get(reference, []))
-            )
-        rows.append(row)
+    rows = [
+        [
+            display(name),
+            _seeds_cell(name, records, planned),
+            mean_std(_accuracies(records), 2),
+            mean_std(values(records, "best_epoch"), 1),
+            _first_cell(records, target),
+        ]
+        for name, records in groups.items()
+    ]
+    return headers, rows
+
+
+def difference_table(groups: Groups, references: Sequence[str] = REFERENCES) -> Table:
+    """Per group: its test accuracy minus each of ``references``' in points, with the
+    95% Welch interval (:func:`interval_cell`); empty against itself."""
+    headers = ["group", *(f"- {display(r)} (points, 95% interval)" for r in references)]
+    rows = [
+        [
+            display(name),
+            *(
+                "" if r == name else interval_cell(records, groups.get(r, []))
+                for r in references
+            ),
+        ]
+        for name, records in groups.items()
+    ]
     return headers, rows
 
 
@@ -144,44 +157,115 @@ def _paper_cell(variant: str, metric: str) -> str:
     return f"{mean} ({reported.std:g})"
 
 
-def regimes_table(
-    groups: Groups, planned: dict[str, int] | None = None, target: float = TARGET
+REGIME_MEASURES = ("test_acc", "best_epoch", "first")
+"""What :func:`regime_table` shows: test accuracy (%), best epoch, or the first epoch
+at the target validation accuracy."""
+
+
+REGIME_TITLES = {
+    "test_acc": "Test accuracy (%)",
+    "best_epoch": "Epochs to converge (best epoch)",
+    "first": f"First epoch at {100 * TARGET:g}% validation accuracy",
+}
+"""A heading for each of :data:`REGIME_MEASURES`."""
+
+
+def _capped(records: Sequence[Record]) -> int:
+    """Runs that ended at their epoch cap, not by early stopping."""
+    return sum(not r.get("stopped_early", True) for r in records)
+
+
+def _regime_cell(
+    records: Sequence[Record], planned: int | None, measure: str, target: float
+) -> str:
+    if not records:
+        return NOT_RUN if planned is None else f"{NOT_RUN} (0 of {planned} runs)"
+    if measure == "first":
+        return _first_cell(records, target)
+    if measure == "test_acc":
+        cell = mean_std(_accuracies(records), 2)
+    else:
+        cell = mean_std(values(records, "best_epoch"), 1)
+        capped = _capped(records)
+        cell += f", {capped} ran to the epoch cap" if capped else ""
+    if planned is not None and len(records) < planned:
+        cell += f", {len(records)} of {planned} runs"
+    return cell
+
+
+def regime_table(
+    groups: Groups,
+    planned: dict[str, int] | None = None,
+    measure: str = "test_acc",
+    target: float = TARGET,
 ) -> Table:
-    """The MNIST table in both optimizer regimes, models side by side (columns): the
-    paper's test accuracy (%) and epochs, then per momentum of
-    :data:`~gaaf.plans.REGIME_MOMENTA` (groups ``"momentum 0.9: base"`` ...): seeds
-    found (of ``planned``), our test accuracy mean (std), best epoch mean (std) and the
-    first epoch at ``target`` validation accuracy."""
-    models = list(MNIST_VARIANTS)
-    rows = [
-        ["paper: test acc. (%)", *(_paper_cell(v, "test_acc") for v in models)],
-        ["paper: epochs", *(_paper_cell(v, "best_epoch") for v in models)],
+    """One ``measure`` of :data:`REGIME_MEASURES` for the MNIST table in both optimizer
+    regimes, side by side with the paper's: per model (rows), the paper's value (where
+    it reports one) and ours at each momentum of :data:`~gaaf.plans.REGIME_MOMENTA`
+    (groups ``"momentum 0.9: base"`` ...), mean (std) over seeds; a cell says how many runs of those
+    ``planned`` it rests on when some are missing, and how many best epochs are the
+    epoch cap (a lower bound)."""
+    if measure not in REGIME_MEASURES:
+        raise ValueError(f"measure must be one of {REGIME_MEASURES}, got {measure!r}")
+    theirs = {"test_acc": "test_acc", "best_epoch": "best_epoch"}.get(measure)
+    headers = ["model", *(["paper"] if theirs else [])]
+    headers += [f"momentum {m:g}" for m in REGIME_MOMENTA]
+    rows = []
+    for v in MNIST_VARIANTS:
+        row = [display(v), *([_paper_cell(v, theirs)] if theirs else [])]
+        for m in REGIME_MOMENTA:
+            name = f"momentum {m:g}: {v}"
+            found = groups.get(name, [])
+            n = None if planned is None else planned.get(name)
+            row.append(_regime_cell(found, n, measure, target))
+        rows.append(row)
+    return headers, rows
+
+
+def _order(means: dict[str, float], ascending: bool) -> str:
+    ranked = sorted(means, key=means.__getitem__, reverse=not ascending)
+    return (" < " if ascending else " > ").join(display(v) for v in ranked)
+
+
+def regime_finding(groups: Groups, planned: dict[str, int] | None = None) -> str:
+    """Which optimizer regime reproduces the paper's orderings: per momentum, the
+    models ordered by mean best epoch and by mean test accuracy, each against the
+    paper's order, with the runs each rests on and the runs that hit the epoch cap."""
+    papers = {
+        metric: {v: paper.MNIST[v][metric].mean for v in MNIST_VARIANTS}
+        for metric in ("best_epoch", "test_acc")
+    }
+    lines = [
+        f"The paper: epochs {_order(papers['best_epoch'], True)}; test accuracy "
+        f"{_order(papers['test_acc'], False)}."
     ]
     for m in REGIME_MOMENTA:
-        names = [f"momentum {m:g}: {v}" for v in models]
-        found = [groups.get(n, []) for n in names]
-
-        def seeds(name: str, records: Sequence[Record]) -> str:
-            if planned is None or name not in planned:
-                return str(len(records))
-            return f"{len(records)} of {planned[name]}"
-
-        rows += [
-            [f"momentum {m:g}: seeds", *map(seeds, names, found)],
-            [
-                f"momentum {m:g}: test acc. (%)",
-                *(mean_std(_accuracies(r), 2) for r in found),
-            ],
-            [
-                f"momentum {m:g}: best epoch",
-                *(mean_std(values(r, "best_epoch"), 1) for r in found),
-            ],
-            [
-                f"momentum {m:g}: first epoch at {100 * target:g}%",
-                *(_first_cell(r, target) for r in found),
-            ],
-        ]
-    return ["", *(name_of(v) for v in models)], rows
+        found = {v: groups.get(f"momentum {m:g}: {v}", []) for v in MNIST_VARIANTS}
+        runs = sum(map(len, found.values()))
+        total = sum(
+            (planned or {}).get(f"momentum {m:g}: {v}", len(found[v])) for v in found
+        )
+        if not all(found.values()):
+            lines.append(
+                f"Momentum {m:g}: {runs} of {total} runs, not every model run."
+            )
+            continue
+        parts = []
+        for metric, ascending, what in (
+            ("best_epoch", True, "epochs"),
+            ("test_acc", False, "test accuracy"),
+        ):
+            means = {v: summarize(values(rs, metric)).mean for v, rs in found.items()}
+            same = _order(means, ascending) == _order(papers[metric], ascending)
+            whose = "the paper's order" if same else "not the paper's order"
+            parts.append(f"{what} {_order(means, ascending)} ({whose})")
+        capped = sum(_capped(rs) for rs in found.values())
+        lines.append(
+            f"Momentum {m:g} ({runs} of {total} runs, {capped} ran to the epoch cap): "
+            + "; ".join(parts)
+            + "."
+        )
+    return " ".join(lines)
 
 
 # ---------------------------------------------------------------------- the findings
@@ -215,8 +299,8 @@ def matches_within_noise(effect: Effect) -> str:
 
 def _effect(groups: Groups, a: str, b: str, direction: int | None) -> Effect:
     return compare(
-        f"test accuracy (points), {name_of(a)} - {name_of(b)}",
-        (name_of(a), _accuracies(groups.get(a, []))),
+        f"test accuracy (points), {display(a)} - {display(b)}",
+        (display(a), _accuracies(groups.get(a, []))),
         _accuracies(groups.get(b, [])),
         direction=direction,
     )
@@ -227,14 +311,14 @@ def _numbers(e: Effect, b: str) -> str:
     seeds = f"{e.n[0]} vs {e.n[1]} seeds"
     if e.interval is None:
         return (
-            f"{e.a} has {e.n[0]} and {name_of(b)} {e.n[1]} records; an interval needs "
+            f"{e.a} has {e.n[0]} and {display(b)} {e.n[1]} records; an interval needs "
             "at least 2 per side"
         )
     i = e.interval
     where = "excludes 0" if i.excludes_zero() else "contains 0"
     return (
-        f"{e.a} - {name_of(b)} = {i.diff:+.2f} points, 95% interval "
-        f"[{i.low:+.2f}, {i.high:+.2f}], which {where} ({seeds})"
+        f"{e.a} - {display(b)} = {signed(i.diff)} points, 95% interval "
+        f"[{signed(i.low)}, {signed(i.high)}], which {where} ({seeds})"
     )
 
 
@@ -303,3 +387,13 @@ def step_finding(groups: Groups) -> Finding:
 def findings(groups: Groups) -> tuple[Finding, Finding, Finding]:
     """The three mechanism questions, (a) to (c), on the mechanism plan's groups."""
     return surrogate_finding(groups), shape_finding(groups), step_finding(groups)
+
+
+def verdict_text(
+    groups: Groups, regimes: Groups, planned: dict[str, int] | None = None
+) -> str:
+    """The chapter's verdict in Markdown: the three findings (word and numbers), then
+    the optimizer regimes (:func:`regime_finding`; ``planned``: the regimes' plan)."""
+    lines = [f"- **{f.question}: {f.word}.** {f.evidence}." for f in findings(groups)]
+    lines.append(f"- **The optimizer regimes.** {regime_finding(regimes, planned)}")
+    return "\n".join(lines)

@@ -10,11 +10,13 @@ module only says them with their numbers.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Sequence
 
 from gaaf import paper
 from gaaf.claims import FLOW_NAMES, claim2, claim3, paper_quantity, slope_mechanism
+from gaaf.data import DATASETS
 from gaaf.figures.style import display
 from gaaf.measures import slope_factor
 from gaaf.stats import (
@@ -37,6 +39,7 @@ __all__ = [
     "brief",
     "gradient_flow_verdict",
     "layer_change",
+    "layer_ratios",
     "listed",
     "profile",
     "saturation_reading",
@@ -98,7 +101,7 @@ def brief(v: Verdict, label: str, what: str) -> str:
     return text + "."
 
 
-def _layer_ratios(
+def layer_ratios(
     groups: Groups, value: LayerValue, other: str, base: str = "base"
 ) -> tuple[list[float | None], int, tuple[int, int]]:
     """Per layer: mean ``value`` of ``other`` over the base's; how many 95% intervals
@@ -131,7 +134,7 @@ def layer_change(
     """``"<what> is higher with dropout than without in every layer (x1.06, ...,
     layer 1 first; 5 vs 5 seeds, the 95% interval of the difference excludes 0 in 3 of
     3)"``, from the records; "with GAAF than without" for ``other="gaaf"``."""
-    ratios, excluding, n = _layer_ratios(groups, value, other)
+    ratios, excluding, n = layer_ratios(groups, value, other)
     if not n[0] or not n[1]:
         return f"{what} with {display(other)} against without is not measured here"
     where = _where(ratios).replace(
@@ -311,14 +314,16 @@ def gradient_flow_verdict(groups: Groups, sensitivity: Groups | None = None) -> 
                 "the size of the paper's)"
             )
         v = claim2(groups, sensitivity, quantity=q)
-        lines.append("- " + brief(v, label, "ratio"))
+        lines.append("- " + brief(v, label, "dropout / base"))
     v3 = claim3(groups, sensitivity)
     slope = slope_mechanism(groups)
     saturated = probe_value("net_inputs", "saturated")
     lines += [
         "",
         brief(
-            v3, "Claim 3, dropout pushes net inputs into saturation", "|z| > 2, ratio"
+            v3,
+            "Claim 3, dropout pushes net inputs into saturation",
+            "fraction of |z| > 2, dropout / base",
         )
         + " "
         + saturation_reading(groups, saturated),
@@ -326,7 +331,7 @@ def gradient_flow_verdict(groups: Groups, sensitivity: Groups | None = None) -> 
         brief(
             slope,
             "Through steeper slopes of tanh (the variance argument)",
-            f"slope factor over the first {_last(groups)} epochs, ratio",
+            f"slope factor over the first {_last(groups)} epochs, dropout / base",
         ),
     ]
     return "\n".join(lines)
@@ -352,10 +357,10 @@ def claim2_reading(groups: Groups) -> str:
     if which is None or "dropout" not in shown:
         return "Not measured here: the base or the dropout network has no records."
     q, last = which.closest, shortest_run(shown)
-    every = _layer_ratios(groups, flow_value(q), "dropout")[0]
-    matched = _layer_ratios(groups, flow_value(q, last), "dropout")[0]
+    every = layer_ratios(groups, flow_value(q), "dropout")[0]
+    matched = layer_ratios(groups, flow_value(q, last), "dropout")[0]
     return (
-        f"Read as the paper most plausibly measured it ({FLOW_NAMES[q]}), dropout "
+        f"Read as the paper most plausibly measured it, as {FLOW_NAMES[q]}, dropout "
         f"multiplies the gradient reaching each hidden layer by {_range(every)} over all "
         f"iterations and by {_range(matched)} over the first {last} epochs, against the "
         f"paper's {_range(paper.gradient_flow_ratios())}."
@@ -375,3 +380,47 @@ def gaaf_reading(groups: Groups) -> list[str]:
         (probe_value("net_inputs", "saturated"), "the saturated fraction"),
     )
     return [layer_change(groups, v, what, "gaaf") for v, what in measures]
+
+
+# ------------------------------------------------------------------- the runs
+
+
+def constant_units(groups: Groups) -> str:
+    """How many units had a constant value on the test set (left out of the
+    correlations), over all groups, seeds and layers, as a sentence."""
+    value = probe_value("correlations", "constant_units")
+    counts = {
+        name: sum(value(r, k) for r in rs for k in range(layer_count(groups)))
+        for name, rs in present(groups).items()
+    }
+    if not any(counts.values()):
+        return "No unit had a constant value on the test set, in any layer or seed."
+    shown = listed([f"{number(n)} ({display(name)})" for name, n in counts.items()])
+    return (
+        f"Units with a constant value on the test set (left out), all seeds: {shown}."
+    )
+
+
+def sensitivity_settings(sensitivity: Groups) -> str:
+    """What the sensitivity runs vary, read from their configs: ``"256 units per
+    layer, learning rates 0.01 and 0.001, hidden dropout 0.5 and 0.25, 1 seed each"``."""
+    configs = [r["config"] for rs in present(sensitivity).values() for r in rs]
+    if not configs:
+        return "no sensitivity runs"
+    widths = listed(sorted({f"{c['widths'][0]:g}" for c in configs}))
+    lrs = sorted({c["lr"] for c in configs}, reverse=True)
+    rates = sorted({c["dropout_hidden"] for c in configs if c["dropout_hidden"]})
+    return (
+        f"{widths} units per layer, learning rates {listed([f'{x:g}' for x in lrs])}, "
+        f"hidden dropout {listed([f'{x:g}' for x in rates])}, "
+        f"{seed_counts(sensitivity)}"
+    )
+
+
+def xavier_std(record: Record, k: int) -> float:
+    """The standard deviation of hidden layer ``k``'s incoming weights at Xavier
+    initialization, ``sqrt(2 / (n_in + n_out))``, from the record's config."""
+    config = record["config"]
+    widths = config["widths"]
+    n_in = math.prod(DATASETS[config["dataset"]].shape) if k == 0 else widths[k - 1]
+    return math.sqrt(2 / (n_in + widths[k]))

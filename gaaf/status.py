@@ -3,12 +3,15 @@ the book's status page shows it."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from gaaf.tables import markdown_table
+from gaaf.figures.costs import variant_of
+from gaaf.figures.style import display
+from gaaf.tables import markdown_table, number
 
-__all__ = ["provenance_summary", "provenance_table"]
+__all__ = ["provenance_summary", "provenance_table", "run_lengths"]
 
 
 def _commit(info: dict[str, Any]) -> str:
@@ -45,12 +48,11 @@ def provenance_summary(records: Sequence[dict[str, Any]]) -> str:
                 commit,
                 torch_version,
                 len(infos),
-                f"{hours:.2f}",
-                dates[0],
-                dates[-1],
+                number(hours),
+                dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}",
             )
         )
-    headers = ["device", "commit", "torch", "records", "wall time (h)", "first", "last"]
+    headers = ["device", "commit", "torch", "records", "wall time (h)", "dates"]
     return markdown_table(headers, rows)
 
 
@@ -73,3 +75,26 @@ def provenance_table(records: Sequence[dict[str, Any]]) -> str:
         )
     headers = ["run", "epochs", "wall time (min)", "device", "commit", "date"]
     return markdown_table(headers, rows)
+
+
+def run_lengths(records: Sequence[dict[str, Any]]) -> str:
+    """Which variant's runs (:func:`gaaf.figures.costs.variant_of`) ran the most epochs
+    on average, with each variant's mean epochs and wall minutes, in one sentence."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by.setdefault(variant_of(record["config"]), []).append(record)
+    if not by:
+        return "No run record exists yet."
+
+    def mean(rs: list[dict[str, Any]], value: Any) -> float:
+        return statistics.fmean(value(r) for r in rs)
+
+    epochs = {v: mean(rs, lambda r: len(r["history"])) for v, rs in by.items()}
+    longest = max(epochs, key=epochs.get)
+    each = "; ".join(
+        f"{display(v)} {number(epochs[v])} epochs, "
+        f"{number(mean(rs, lambda r: r['provenance']['wall_seconds']) / 60)} min "
+        f"({len(rs)} runs)"
+        for v, rs in sorted(by.items(), key=lambda item: -epochs[item[0]])
+    )
+    return f"The {display(longest)} runs are the longest on average: {each}."

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from gaaf import paper
+from gaaf import paper, settings
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.figures.style import display
 from gaaf.measures import accuracy_at, epochs_reached
@@ -112,15 +112,7 @@ def mean_std(found: Sequence[float], decimals: int | None = None) -> str:
 
 def common_settings(records: Sequence[Record]) -> str:
     """The config fields shared by all ``records`` (seed left out), as one Markdown line."""
-    configs = [r["config"] for r in records]
-    if not configs:
-        return NOT_RUN
-    shared = {
-        k: v
-        for k, v in configs[0].items()
-        if k != "seed" and v is not None and all(c.get(k) == v for c in configs)
-    }
-    return ", ".join(f"`{k}={v}`" for k, v in shared.items())
+    return settings.code(settings.shared(records)) if records else NOT_RUN
 
 
 def trained_on(groups: Groups) -> str:
@@ -129,18 +121,12 @@ def trained_on(groups: Groups) -> str:
     return "Trained on: " + ("; ".join(devices) or NOT_RUN)
 
 
-def runs_shown(runs: Runs, settings_of: str | None = "base") -> str:
+def runs_shown(runs: Runs) -> str:
     """What a chapter says about its runs: :meth:`~gaaf.runs.Runs.describe`, then the
-    settings the runs of group ``settings_of`` share (the other groups differ only in
-    their variant), when that group has records."""
-    text = runs.describe()
-    records = runs.groups.get(settings_of or "", [])
-    if records:
-        text += (
-            f"\n\nSettings of the {display(settings_of or '')} runs (the others differ "
-            "only in dropout or activation): " + common_settings(records)
-        )
-    return text
+    settings all runs shown share and what each group sets otherwise
+    (:func:`gaaf.settings.settings_text`)."""
+    shown = settings.settings_text(runs.groups)
+    return runs.describe() + (f"\n\n{shown}" if shown else "")
 
 
 # --------------------------------------------------------------------- the MNIST table
@@ -148,26 +134,21 @@ def runs_shown(runs: Runs, settings_of: str | None = "base") -> str:
 
 def mnist_table(groups: Groups) -> Table:
     """The paper's MNIST table with ours beside it: test accuracy (%) and epochs to
-    converge, mean (std) over seeds, the differences of the means, and wall time."""
-    headers = ["model", "seeds", "test acc. (%), ours", "paper", "ours - paper"]
-    headers += ["epochs, ours", "paper", "ours - paper", "train time per run"]
+    converge, mean (std) over seeds, ours then the paper's, and the wall time per run."""
+    headers = ["model", "seeds", "test acc. (%)", "paper", "epochs", "paper"]
+    headers.append("minutes per run")
     rows = []
     for name, records in groups.items():
         row = [display(name), str(len(records))]
         for metric, scale, decimals in (("test_acc", 100, 2), ("best_epoch", 1, None)):
-            ours = values(records, metric, scale)
             reported = paper.MNIST[name][metric]
             shown = (
                 f"{reported.mean:.{decimals}f}" if decimals else f"{reported.mean:g}"
             )
-            row += [mean_std(ours, decimals), f"{shown} ({reported.std:g})"]
-            if not ours:
-                row.append(NOT_RUN)
-                continue
-            diff = summarize(ours).mean - reported.mean
-            row.append(f"{diff:+.2f}" if decimals else signed(diff))
+            ours = mean_std(values(records, metric, scale), decimals)
+            row += [ours, f"{shown} ({reported.std:g})"]
         seconds = values(records, "train_seconds")
-        row.append(f"{summarize(seconds).mean / 60:.1f} min" if seconds else NOT_RUN)
+        row.append(number(summarize(seconds).mean / 60) if seconds else NOT_RUN)
         rows.append(row)
     return headers, rows
 
@@ -232,32 +213,36 @@ def speed_table(groups: Groups, target: float, epochs: Sequence[int]) -> Table:
 
 
 def sensitivity_table(groups: Groups) -> Table:
-    """One row per sensitivity group: test accuracy, best epoch, epochs run, and
-    whether early stopping ended the run (mean over seeds where there are several)."""
-    headers = [
-        "setting",
-        "seeds",
-        "test acc. (%)",
-        "best epoch",
-        "epochs run",
-        "stopped",
-    ]
+    """One row per sensitivity group: test accuracy, best epoch and epochs run (mean
+    (std) over seeds; the value alone where a group has one seed), and whether early
+    stopping ended the run (else it ran to its epoch cap and its best epoch is a lower
+    bound). A seeds column only where a group has more than one."""
+
+    def shown(found: Sequence[float], decimals: int | None = None) -> str:
+        if len(found) != 1:
+            return mean_std(found, decimals)
+        return number(found[0]) if decimals is None else f"{found[0]:.{decimals}f}"
+
+    with_seeds = any(len(rs) > 1 for rs in groups.values())
+    headers = ["setting", "test acc. (%)", "best epoch", "epochs run", "stopped early"]
+    if with_seeds:
+        headers.insert(1, "seeds")
     rows = []
     for name, records in groups.items():
-        if not records:
-            rows.append([display(name), "0", NOT_RUN, "", "", ""])
-            continue
         stopped = sum(bool(r["stopped_early"]) for r in records)
-        rows.append(
-            [
-                display(name),
-                str(len(records)),
-                mean_std(values(records, "test_acc", 100), 2),
-                mean_std(values(records, "best_epoch")),
-                mean_std(values(records, "epochs_run")),
-                f"{stopped} of {len(records)}",
-            ]
-        )
+        row = [display(name)] + ([str(len(records))] if with_seeds else [])
+        if not records:
+            rows.append([*row, NOT_RUN, "", "", ""])
+            continue
+        row += [
+            shown(values(records, "test_acc", 100), 2),
+            shown(values(records, "best_epoch")),
+            shown(values(records, "epochs_run")),
+            ("yes" if stopped else "no: epoch cap")
+            if len(records) == 1
+            else f"{stopped} of {len(records)}",
+        ]
+        rows.append(row)
     return headers, rows
 
 

@@ -14,17 +14,21 @@ from scipy.integrate import quad
 
 from gaaf.dropout import (
     XAVIER_STD_1024,
+    SlopeComparison,
     SlopeGains,
     approximation_gap,
     expected_slope,
+    gaaf_finding,
     gain_crossover,
     monte_carlo_slope,
     net_input_moments,
     representative_unit,
     saturation_gain_limit,
+    slope_comparison,
     slope_gains,
     tanh_slope,
     unit_gains,
+    variance_finding,
     weight_std_for_gain,
 )
 
@@ -280,3 +284,43 @@ def test_unit_gains_are_the_slope_gains_of_each_unit():
     assert row.mean_square_input == pytest.approx(x.square().mean().item())
     assert row.gains == pytest.approx(tuple(g.gain.tolist()))
     assert row.limit == pytest.approx(math.exp(2 * g.sigma[1].item() ** 2))
+
+
+def test_slope_comparison_puts_dropout_beside_gaaf():
+    c = slope_comparison([0.0, 3.0], 0.5, K=10_000.0, fan_in=64, seed=3)
+    g = slope_gains([0.0, 3.0], 0.5, fan_in=64, seed=3)
+    torch.testing.assert_close(c.dropout, g.expected)
+    torch.testing.assert_close(c.plain, tanh_slope(g.z0))
+    shape = torch.exp(-g.z0.square() / 3.4)  # GAAF-tanh's default shape
+    torch.testing.assert_close(c.gaaf, c.plain + shape, atol=1e-4, rtol=0)
+
+
+def comparison(dropout, gaaf):
+    z0 = torch.tensor([0.0, 3.0], dtype=torch.float64)
+    plain = torch.tensor([1.0, 0.01], dtype=torch.float64)
+    as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    return SlopeComparison(
+        0.5, z0, torch.full_like(z0, 0.6), plain, as_tensor(dropout), as_tensor(gaaf)
+    )
+
+
+def test_the_findings_follow_the_numbers():
+    text = variance_finding(
+        gains([0.0, 3.0, 6.0], [0.8, 2.0, 2.1]), 3.0, 5.0, 0.05, XAVIER_STD_1024
+    )
+    # sigma = 1 here: limit exp(2) = 7.39 reaches 5; 2.0 times at z0 = 3 is more
+    assert (
+        "argument holds" in text and "more slope than without dropout (2 times" in text
+    )
+    assert "7.39" in text and "reaches the paper's factor of 5" in text
+    assert "keeps 80%" in text and "1.6 times the initial one" in text
+    text = variance_finding(gains([0.0, 3.0], [0.8, 0.9]), 3.0, 10.0, 0.05, 0.05)
+    assert "argument does not hold" in text and "on average no more slope" in text
+    assert "stays below the paper's factor of 10" in text
+    text = gaaf_finding(comparison([0.7, 0.02], [2.0, 0.08]), 3.0, 4e-5, 5e-5, True)
+    assert "4e-05, is within float rounding of its bound max(s)/2K = 5e-05" in text
+    assert "multiplies tanh' by 8" in text and "on average by 2 " in text
+    assert "dropout lowers the slope (to 0.7)" in text and "raises it to 2." in text
+    text = gaaf_finding(comparison([1.2, 0.02], [2.0, 0.08]), 3.0, 1e-4, 5e-5, False)
+    assert "exceeds, beyond rounding, its bound" in text
+    assert "dropout raises the slope" in text

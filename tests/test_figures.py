@@ -15,11 +15,11 @@ from gaaf.dropout import (
     monte_carlo_slope,
     net_input_moments,
     representative_unit,
+    slope_comparison,
     slope_gains,
     tanh_slope,
 )
-from gaaf.figures import DISPLAY, LEVELS, PALETTE, color, display, level
-from gaaf.figures.style import problems
+from gaaf.figures import DISPLAY, LEVELS, PALETTE, color, display, level, style
 from gaaf.figures.activations import (
     explorer_figure,
     explorer_static,
@@ -33,13 +33,16 @@ from gaaf.figures.dropout import (
     dropout_explorer_figure,
     dropout_explorer_static,
     net_input_figure,
+    slope_comparison_figure,
     slope_gain_figure,
 )
 from gaaf.figures.runs import (
     gradient_flow_figure,
     histogram_figure,
     learning_curves_figure,
+    slope_factor_figure,
 )
+from gaaf.figures.style import problems
 from gaaf.stats import probe_histograms
 
 
@@ -63,7 +66,8 @@ def test_one_palette_for_the_variants_and_another_for_levels():
     assert len(variants) == len(PALETTE)
     assert not variants & {mcolors.to_hex(c) for c in LEVELS}
     assert display("lr 0.01: gaaf") == "lr 0.01: GAAF"
-    assert display("fashion_mnist: bn_gaaf") == "fashion_mnist: BN + GAAF"
+    assert display("fashion_mnist: bn_gaaf") == "Fashion-MNIST: BN + GAAF"
+    assert display("cifar10") == "CIFAR-10"
     assert display("lr 0.01: dropout 0.25") == "lr 0.01: dropout 0.25"
     assert color("svhn: bn") == PALETTE["bn"]
     assert color("lr 0.001: dropout 0.5") == PALETTE["dropout"]
@@ -83,13 +87,18 @@ def test_slope_is_the_autograd_derivative():
 
 def test_sawtooth_figure_draws_g_and_its_unit_slope():
     fig = sawtooth_figure(K=100.0)
-    saw, _, derivative = (ax.lines[0] for ax in fig.axes)
+    assert style.problems(fig) == [] and len(fig.axes) == 2
+    saw = fig.axes[0].lines[0]
+    derivative, wide = fig.axes[1].lines[:2]
     assert np.abs(saw.get_ydata()).max() <= 0.5  # K g(x) within +-1/2
+    assert np.ptp(saw.get_xdata()) == pytest.approx(6.0)  # a zoom: six periods
     assert np.allclose(derivative.get_ydata(), 1.0)
+    assert np.abs(wide.get_ydata()).max() <= 0.5 / 100  # g at full range: on 0
 
 
 def test_shapes_figure_marks_the_readings_and_draws_the_fitted_shapes():
     fig = shapes_figure()
+    assert style.problems(fig) == []
     readings = {  # read off the paper's Figure 6, typed here from the chapter's table
         "tanh": [(1.0, 0.75), (2.0, 0.3), (3.0, 0.07)],
         "relu": [(-1.0, 0.05), (-0.45, 0.5), (0.0, 0.95)],
@@ -120,12 +129,13 @@ def test_shapes_figure_marks_the_readings_and_draws_the_fitted_shapes():
         (gaaf_vs_plain_figure, 6),
         (explorer_figure, 4),
         (lambda: explorer_figure(K=20.0, c=1.0, slope_=3.0, shift=0.0), 4),
-        (explorer_static, 3),
+        (explorer_static, 4),
     ],
 )
 def test_figures_have_their_panels_and_finite_curves(make, n_axes):
     fig = make()
     assert len(fig.axes) == n_axes
+    assert style.problems(fig) == []
     for ax in fig.axes:
         assert ax.lines or ax.collections, f"empty panel {ax.get_title()!r}"
         assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
@@ -149,17 +159,34 @@ def test_dropout_figures_have_their_panels_and_finite_curves():
     markers = [slope_gains([0.0, 2.0], 0.5, draws=200)]
     for fig, n_axes in [
         (net_input_figure({"inverted": z}, moments, "z"), 1),
-        (slope_gain_figure(curves, markers), 3),
-        (dropout_explorer_figure(0.5, 0.05, 2.0, draws=500, fan_in=128), 2),
-        (dropout_explorer_static(draws=200, fan_in=128), 6),
+        (slope_gain_figure(curves, markers), 2),
+        (dropout_explorer_figure(0.5, 0.05, 2.0, draws=500, fan_in=128), 1),
+        (dropout_explorer_static(draws=200, fan_in=128), 4),
     ]:
         assert len(fig.axes) == n_axes
+        assert style.problems(fig) == []
         for ax in fig.axes:
             assert ax.lines or ax.collections or ax.patches, ax.get_title()
             assert all(np.isfinite(line.get_ydata()).all() for line in ax.lines)
     # dropout rates are levels, not variants
     rate_colors = {mcolors.to_hex(line.get_color()) for line in fig.axes[0].lines}
     assert not rate_colors & {mcolors.to_hex(c) for c in PALETTE.values()}
+
+
+def test_slope_comparison_draws_plain_dropout_and_gaaf_on_one_panel():
+    comparison = slope_comparison(torch.linspace(-4, 4, 17), 0.5, fan_in=128)
+    fig = slope_comparison_figure(comparison)
+    assert len(fig.axes) == 1 and style.problems(fig) == []
+    plain, dropout, gaaf = fig.axes[0].lines
+    for line, key in ((plain, "base"), (dropout, "dropout"), (gaaf, "gaaf")):
+        assert same_color(line.get_color(), PALETTE[key])
+        assert np.isfinite(line.get_ydata()).all()
+    x = plain.get_xdata()
+    assert np.allclose(plain.get_ydata(), 1 / np.cosh(x) ** 2)
+    surrogate = 1 / np.cosh(x) ** 2 + np.exp(-(x**2) / 3.4)  # tanh' + s, to g s'
+    assert np.allclose(gaaf.get_ydata(), surrogate, atol=1e-4)
+    middle = len(x) // 2  # z0 = 0: dropout lowers the slope, GAAF doubles it
+    assert dropout.get_ydata()[middle] < 1 < gaaf.get_ydata()[middle]
 
 
 def test_explorer_title_reports_both_slopes():
@@ -196,7 +223,7 @@ GROUPS = {
 
 def test_learning_curves_average_the_seeds_that_reached_each_epoch():
     fig = learning_curves_figure(GROUPS, "val_acc")
-    assert problems(fig) == []
+    assert style.problems(fig) == []
     ax = fig.axes[0]
     base, gaaf = ax.lines
     assert same_color(base.get_color(), PALETTE["base"])
@@ -215,7 +242,7 @@ def test_learning_curves_two_metrics_every_variant_its_colour_long_runs_log():
     variants = ("base", "bn", "gaaf", "bn_gaaf", "dropout")
     groups = {v: [record(accs, 5, [[1.0, 1.0]] * 60)] for v in variants}
     fig = learning_curves_figure(groups, ("val_acc", "val_loss"))
-    assert problems(fig) == [] and len(fig.axes) == 2
+    assert style.problems(fig) == [] and len(fig.axes) == 2
     assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
     assert fig.axes[1].lines[0].get_ydata()[1] == pytest.approx(1 - 0.901)
     colours = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
@@ -226,14 +253,42 @@ def test_learning_curves_two_metrics_every_variant_its_colour_long_runs_log():
 
 def test_histograms_and_gradient_flow_per_layer():
     fig = histogram_figure(GROUPS, probe_histograms("net_inputs"), "z", marks=(-2, 2))
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 2 and problems(fig) == []
     # 3 of 4 values in [-1, 0): density 0.75 there
     assert fig.axes[0].patches[0].get_data()[0][0] == pytest.approx(0.75)
     fig = gradient_flow_figure(GROUPS)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 2 and problems(fig) == []
     base, gaaf = fig.axes[1].lines
     assert list(base.get_ydata()) == [2.0, 1.0]
     assert list(gaaf.get_ydata()) == [2.5, 2.5, 2.0]
+
+
+def three_layers(seed_flow: float) -> dict:
+    """A three-layer record: histograms per layer, dz and dh over two epochs."""
+    hist = {"edges": [-1.0, 0.0, 1.0], "counts": [1, 1], "below": 0, "above": 0}
+    per_epoch = {"dz": [[seed_flow] * 3] * 2, "dh": [[2 * seed_flow] * 3] * 2}
+    mean = {q: epochs[0] for q, epochs in per_epoch.items()}
+    return {
+        "config": {"widths": [8, 8, 8]},
+        "probes": {
+            "gradient_flow": {"per_epoch": per_epoch, "mean": mean},
+            "test": {"correlations": [{"histogram": hist}] * 3},
+        },
+    }
+
+
+def test_three_layer_figures_wrap_two_panels_a_row_dropout_drawn_on_top():
+    groups = {v: [three_layers(1.0)] for v in ("base", "dropout", "gaaf")}
+    fig = histogram_figure(groups, probe_histograms("correlations"), "r")
+    assert len(fig.axes) == 3 and problems(fig) == []
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert lines["dropout"].get_zorder() > lines["GAAF"].get_zorder()
+    assert lines["GAAF"].get_linestyle() == "--"
+    fig = gradient_flow_figure(groups)
+    assert len(fig.axes) == 3 and problems(fig) == []
+    fig = slope_factor_figure(groups)
+    assert len(fig.axes) == 2 and problems(fig) == []
+    assert list(fig.axes[0].lines[0].get_ydata()) == [0.5, 0.5]  # dz / dh
 
 
 def test_cost_figure_has_one_bar_per_variant_and_size():

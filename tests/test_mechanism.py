@@ -42,37 +42,29 @@ def test_mechanism_table_rows():
         "test acc. (%)",
         "best epoch",
         "first epoch at 98%",
-        "- GAAF (points, 95% interval)",
-        "- base (points, 95% interval)",
     ]
     base, dropout, gaaf, surrogate = rows
-    assert base == [
-        "base",
-        "3 of 3",
-        "97.70 (0.20)",
-        "9.0 (1.0)",
-        "never, 0 of 3 runs",
-        "-0.50 [-0.95, -0.05]",
-        "",
-    ]
-    assert gaaf == [
-        "GAAF",
-        "3 of 3",
-        "98.20 (0.20)",
-        "6.0 (1.0)",
-        "3.0 (1.0), 3 of 3 runs",
-        "",
-        "+0.50 [+0.05, +0.95]",
-    ]
-    # one seed: the difference (98.0 - 98.2), no interval
-    assert dropout[1:5] == [
+    assert base == ["base", "3 of 3", "97.70 (0.20)", "9.0 (1.0)", "never, 0 of 3 runs"]
+    assert gaaf == ["GAAF", "3 of 3", "98.20 (0.20)", "6.0 (1.0)", "3.0 (1.0), 3 of 3 runs"]
+    assert dropout[1:] == [
         "1 of 3",
         "98.00 (1 seed)",
         "5.0 (1 seed)",
         "2.0 (1 seed), 1 of 1 runs",
     ]
-    assert dropout[5:] == ["-0.20 (no interval: 1 seed)", "+0.30 (no interval: 1 seed)"]
-    assert surrogate == ["surrogate", "0 of 3", *[NOT_RUN] * 5]
+    assert surrogate == ["surrogate", "0 of 3", *[NOT_RUN] * 3]
+    headers, rows = mechanism.difference_table(groups)
+    assert headers == [
+        "group",
+        "- GAAF (points, 95% interval)",
+        "- base (points, 95% interval)",
+    ]
+    base, dropout, gaaf, surrogate = rows
+    assert base == ["base", "-0.5 [-0.953, -0.0466]", ""]
+    assert gaaf == ["GAAF", "", "+0.5 [+0.0466, +0.953]"]
+    # one seed: the difference (98.0 - 98.2), no interval
+    assert dropout[1:] == ["-0.2 (no interval: 1 seed)", "+0.3 (no interval: 1 seed)"]
+    assert surrogate[1:] == [NOT_RUN, NOT_RUN]
 
 
 def test_first_at_target_counts_the_runs_that_reached_it():
@@ -80,35 +72,49 @@ def test_first_at_target_counts_the_runs_that_reached_it():
     assert reached == 1 and found is not None and found.mean == 2
 
 
-def test_regimes_table_puts_the_papers_numbers_beside_ours():
+def test_regime_tables_put_the_papers_numbers_beside_ours():
+    capped = [dict(r, stopped_early=False) for r in BASE[:2]]
     groups = {"momentum 0: gaaf": GAAF, "momentum 0: base": BASE}
+    groups["momentum 0: dropout"] = capped
     planned = {
         f"momentum {m}: {v}": 5
         for m in ("0.9", "0")
         for v in ("base", "dropout", "gaaf")
     }
-    headers, rows = mechanism.regimes_table(groups, planned)
-    assert headers == ["", "base", "dropout", "GAAF"]
-    by_name = {row[0]: row[1:] for row in rows}
-    assert by_name["paper: test acc. (%)"] == [
-        "98.23 (0.075)",
-        "98.40 (0.034)",
-        "98.35 (0.059)",
-    ]
-    assert by_name["paper: epochs"] == ["82 (16.6)", "169 (9.7)", "114 (24.8)"]
-    assert by_name["momentum 0: seeds"] == ["3 of 5", "0 of 5", "3 of 5"]
-    assert by_name["momentum 0: test acc. (%)"] == [
-        "97.70 (0.20)",
-        NOT_RUN,
-        "98.20 (0.20)",
-    ]
-    assert by_name["momentum 0: best epoch"] == ["9.0 (1.0)", NOT_RUN, "6.0 (1.0)"]
-    assert by_name["momentum 0: first epoch at 98%"] == [
-        "never, 0 of 3 runs",
-        NOT_RUN,
-        "3.0 (1.0), 3 of 3 runs",
-    ]
-    assert by_name["momentum 0.9: seeds"] == ["0 of 5"] * 3
+    headers, rows = mechanism.regime_table(groups, planned, "test_acc")
+    assert headers == ["model", "paper", "momentum 0.9", "momentum 0"]
+    base = rows[0]
+    assert base[:2] == ["base", "98.23 (0.075)"]
+    assert base[2] == f"{NOT_RUN} (0 of 5 runs)"
+    assert base[3] == "97.70 (0.20), 3 of 5 runs"
+    _, rows = mechanism.regime_table(groups, planned, "best_epoch")
+    assert rows[0][1] == "82 (16.6)"
+    assert rows[1][3] == "8.5 (0.7), 2 ran to the epoch cap, 2 of 5 runs"
+    headers, rows = mechanism.regime_table(groups, planned, "first")
+    assert headers == ["model", "momentum 0.9", "momentum 0"]  # the paper has none
+    assert rows[2][2] == "3.0 (1.0), 3 of 3 runs"
+    with pytest.raises(ValueError, match="measure"):
+        mechanism.regime_table(groups, planned, "loss")
+
+
+def test_regime_finding_orders_the_models_as_the_paper_or_not():
+    # momentum 0: GAAF (98.2) > dropout (98.0) > base (97.7); epochs GAAF 6 < base 9
+    groups = {
+        "momentum 0: base": BASE,
+        "momentum 0: dropout": group([0.980] * 3, bests=(50, 60, 70)),
+        "momentum 0: gaaf": GAAF,
+    }
+    planned = {name: 3 for name in groups} | {"momentum 0.9: base": 3}
+    text = mechanism.regime_finding(groups, planned)
+    assert text.startswith(
+        "The paper: epochs base < GAAF < dropout; test accuracy dropout > GAAF > base."
+    )
+    assert "Momentum 0.9: 0 of 3 runs, not every model run." in text
+    assert (
+        "Momentum 0 (9 of 9 runs, 0 ran to the epoch cap): epochs GAAF < base < "
+        "dropout (not the paper's order); test accuracy GAAF > dropout > base (not the "
+        "paper's order)." in text
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,7 +138,7 @@ def test_surrogate_finding(surrogate, word):
     assert found.sentence.startswith(f"**GAAF is a surrogate gradient: {word}.**")
     if word == NOT_SUPPORTED:
         assert (
-            "+1.00 points, 95% interval [+0.55, +1.45], which excludes 0"
+            "+1 points, 95% interval [+0.547, +1.45], which excludes 0"
             in found.sentence
         )
 
@@ -141,7 +147,7 @@ def test_shape_finding_supported_when_no_shape_is_below_beyond_noise():
     found = mechanism.shape_finding({"gaaf": GAAF, "gaaf, no shape": BASE})
     assert found.word == SUPPORTED
     assert (
-        "GAAF, no shape - GAAF = -0.50 points, 95% interval [-0.95, -0.05], which "
+        "GAAF, no shape - GAAF = -0.5 points, 95% interval [-0.953, -0.0466], which "
         "excludes 0 (3 vs 3 seeds)" in found.sentence
     )
     assert found.markdown().startswith(found.sentence)
@@ -153,7 +159,7 @@ def test_shape_finding_partly_when_the_mean_is_lower_within_noise():
         {"gaaf": GAAF, "gaaf, no shape": group([0.97, 0.98, 0.99])}
     )
     assert found.word == PARTLY
-    assert "-0.20 points" in found.sentence and "which contains 0" in found.sentence
+    assert "-0.2 points" in found.sentence and "which contains 0" in found.sentence
 
 
 def test_step_finding():

@@ -32,9 +32,15 @@ TYPED = {
 }
 
 
+def strip(markdown: str) -> str:
+    """``markdown`` without maths, code spans (glue roles included) and directive
+    options: the text a reader reads as typed."""
+    return DIRECTIVE_OPTION.sub(" ", CODE.sub(" ", MATHS.sub(" ", markdown)))
+
+
 def typed_numbers(markdown: str) -> list[str]:
     """Each typed number the rule forbids in ``markdown``, as ``"what: text"``."""
-    text = DIRECTIVE_OPTION.sub(" ", CODE.sub(" ", MATHS.sub(" ", markdown)))
+    text = strip(markdown)
     return [
         f"{what}: {m.group(0)!r} in ...{text[max(0, m.start() - 40) : m.end() + 20]!r}"
         for what, pattern in TYPED.items()

@@ -57,20 +57,17 @@ def test_mnist_table_puts_ours_beside_the_papers():
     }
     _, rows = tables.mnist_table(groups)
     base, dropout, gaaf = rows
-    # 98.10 - 98.23 = -0.13; 11 - 82 = -71
     assert base == [
         "base",
         "2",
         "98.10 (0.14)",
         "98.23 (0.075)",
-        "-0.13",
         "11 (1.41)",
         "82 (16.6)",
-        "-71",
-        "1.0 min",
+        "1",
     ]
     assert dropout[2] == NOT_RUN and dropout[3] == "98.40 (0.034)"
-    assert dropout[4] == NOT_RUN and dropout[8] == NOT_RUN
+    assert dropout[4] == NOT_RUN and dropout[6] == NOT_RUN
     assert gaaf[:3] == ["GAAF", "1", "98.40 (1 seed)"]
 
 
@@ -189,25 +186,32 @@ def test_cnn_table_says_not_run_where_nothing_was_measured():
     assert cifar[3][3] == "91.92 (+0.82)"
 
 
+DROP = {"dropout_input": 0.2, "dropout_hidden": 0.5}
+
+
 def test_sensitivity_table_and_what_the_runs_were():
     record = fake(0.9791, 9)
     groups = {"lr 0.01: gaaf": [record], "lr 0.01: dropout 0.25": []}
-    _, rows = tables.sensitivity_table(groups)
-    assert rows[0] == [
-        "lr 0.01: GAAF",
-        "1",
-        "97.91 (1 seed)",
-        "9 (1 seed)",
-        "29 (1 seed)",
-        "1 of 1",
-    ]
-    assert rows[1] == ["lr 0.01: dropout 0.25", "0", NOT_RUN, "", "", ""]
+    headers, rows = tables.sensitivity_table(groups)
+    # one seed or none everywhere: no seeds column, values without "(1 seed)"
+    assert headers[1] == "test acc. (%)"
+    assert rows[0] == ["lr 0.01: GAAF", "97.91", "9", "29", "yes"]
+    assert rows[1] == ["lr 0.01: dropout 0.25", NOT_RUN, "", "", ""]
+    two = {"lr 0.01: gaaf": [record, fake(0.9795, 11, 1)]}
+    headers, (row,) = tables.sensitivity_table(two)
+    assert headers[1] == "seeds" and row[1:4] == ["2", "97.93 (0.03)", "10 (1.41)"]
     shown = Runs("full", {"base": [record, fake(0.98, 9, 1)]}, {"base": 5})
     text = tables.runs_shown(shown)
     assert text.startswith(
         "Runs shown: full profile (paper scale); 2 of 5 planned runs"
     )
     assert "`lr=0.01`" in text and "seed" not in text.split("share")[-1]
+    # a setting one group sets otherwise is not printed as shared by all
+    both = Runs("full", {"base": [record], "dropout": [fake(0.98, 9, 0, **DROP)]}, {})
+    text = tables.runs_shown(both)
+    shared = text.split("share:")[1].split("\n")[0]
+    assert "`lr=0.01`" in shared and "dropout_hidden" not in shared
+    assert "- dropout: " in text and "`dropout_hidden=0.5`" in text
     assert tables.trained_on(shown.groups) == "Trained on: cpu 0; cpu 1"
     assert tables.trained_on({}) == f"Trained on: {NOT_RUN}"
 
@@ -283,7 +287,8 @@ def test_gaaf_cost_reads_the_rows_by_variant_and_size():
         cost_tables.gaaf_cost(record, elements=1000)
     headers, cells = cost_tables.activation_costs(record)
     assert len(cells) == 3 and len(headers) == len(cells[0])
-    assert cells[1][2:6] == ["GAAF-tanh (eager, default)", "3", "1.50x tanh", "1.50x"]
+    assert cells[1][1:5] == ["GAAF-tanh (eager, default)", "3", "1.50x tanh", "1.50x"]
+    assert cost_tables.activation_costs(record, "bfloat16")[1] == []
 
 
 def test_step_and_loader_costs():

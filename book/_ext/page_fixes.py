@@ -9,6 +9,9 @@
 2. Widgets and MathJax 3. The ipywidgets embed manager typesets widget labels with the
    MathJax 2 API (``MathJax.Hub.Queue``), which throws under the MathJax 3 that Sphinx
    loads. ``static/mathjax2-hub-shim.js`` forwards those calls to MathJax 3.
+
+It also adds ``static/verdicts.css``: the colours of the verdict and finding admonitions
+that open the chapters.
 """
 
 from __future__ import annotations
@@ -41,4 +44,5 @@ def setup(app):
     app.connect("html-page-context", _unique_scripts)
     # after MathJax's own deferred script (priority 500), before any widget renders
     app.add_js_file("mathjax2-hub-shim.js", defer="defer", priority=501)
+    app.add_css_file("verdicts.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

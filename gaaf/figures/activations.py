@@ -198,7 +198,7 @@ def explorer_static() -> Figure:
         axes[3].semilogy(
             x, GaussianBump()(x) / (2 * K), c=level(i, 3), label=f"K = {K:g}"
         )
-    axes[3].set(title="GAAF-tanh: largest forward change", xlabel="x", ylim=(1e-7, 1))
+    axes[3].set(title="GAAF-tanh: largest forward change", xlabel="x", ylim=(1e-7, 10))
     axes[3].set_ylabel("s(x) / 2K")
     for ax in axes:
         ax.legend(loc="upper left")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from gaaf.figures.style import GREY, PALETTE, display, level
+from gaaf.figures.style import GREY, PALETTE, display, level, subplots
 
-__all__ = ["cost_figure", "wall_time_figure"]
+__all__ = ["cost_figure", "variant_of", "wall_time_figure"]
 
 
 def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
@@ -20,7 +19,7 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
     sizes = sorted({r["elements"] for r in rows})
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     ratio = {(r["variant"], r["elements"]): r["vs_tanh"] for r in rows}
-    fig, ax = plt.subplots(figsize=(11, 4.2), layout="constrained")
+    fig, (ax,) = subplots(1, height=0.45 * len(variants) + 1.4)
     width = 0.8 / len(sizes)
     for i, n in enumerate(sizes):
         ax.barh(
@@ -40,11 +39,11 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
         xlabel="forward + backward time / torch.tanh's (same run)",
         title=f"{dtype} on {record['provenance']['device']}",
     )
-    ax.legend(fontsize=8)
+    ax.legend(title="tensor size", loc="lower right")
     return fig
 
 
-def _variant(config: dict[str, Any]) -> str:
+def variant_of(config: dict[str, Any]) -> str:
     """The palette's key for a run: its model variant, as the chapters name it."""
     gaaf = config["activation"].startswith(("gaaf_", "surrogate_"))
     dropout = config["dropout_input"] or config["dropout_hidden"]
@@ -56,11 +55,11 @@ def _variant(config: dict[str, Any]) -> str:
 def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
     """Each run's wall time against its number of epochs, one colour per variant:
     what each run cost on the machine that computed it."""
-    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    fig, (ax,) = subplots(1, height=3.6)
     groups: dict[str, list[tuple[int, float]]] = {}
     for record in records:
         point = (len(record["history"]), record["provenance"]["wall_seconds"] / 60)
-        groups.setdefault(_variant(record["config"]), []).append(point)
+        groups.setdefault(variant_of(record["config"]), []).append(point)
     for key in PALETTE:
         if key in groups:
             epochs, minutes = zip(*groups[key], strict=True)
@@ -72,5 +71,5 @@ def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
         ylabel="wall time (minutes)",
         title=f"{len(records)} recorded runs",
     )
-    ax.legend(fontsize=9)
+    ax.legend()
     return fig

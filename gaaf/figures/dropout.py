@@ -124,9 +124,9 @@ def slope_comparison_figure(c: SlopeComparison) -> Figure:
         title="the slope a tanh unit passes back",
         xlabel="net input (dropout-free) $z_0$",
         ylabel="slope",
-        ylim=(0, None),
+        ylim=(0, 1.45 * max(c.gaaf.max().item(), c.plain.max().item())),
     )
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left")  # above the curves: the y range leaves room
     return fig
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gaaf.figures.style import GREY, color, display, subplots
 from gaaf.measures import slope_factor
@@ -17,6 +17,7 @@ from gaaf.stats import Groups, Record, present
 
 __all__ = [
     "EXTRA_COLORS",
+    "HISTOGRAM_STYLES",
     "LINEAR_UP_TO",
     "curve_panels_figure",
     "gradient_flow_figure",
@@ -118,9 +119,17 @@ def learning_curves_figure(
     return fig
 
 
-EXTRA_COLORS = ("#17becf", "#bcbd22", "#000000", "#e377c2", "#9edae5", "#dbdb8d")
+EXTRA_COLORS = (
+    "#17becf",
+    "#bcbd22",
+    "#000000",
+    "#e377c2",
+    "#9edae5",
+    "#dbdb8d",
+    "#393b79",
+)
 """Colours of groups that are not variants of the palette (matplotlib's cyan, olive,
-black, pink, light cyan, light olive), given in order of first appearance."""
+black, pink, light cyan, light olive, indigo), given in order of first appearance."""
 
 
 def curve_panels_figure(
@@ -181,46 +190,58 @@ def _smooth(y: np.ndarray, width_bins: float = 1.5) -> np.ndarray:
     return full[start : start + len(y)]
 
 
+HISTOGRAM_STYLES: dict[str, dict[str, Any]] = {
+    "base": {"ls": "-", "lw": 1.6, "zorder": 3},
+    "dropout": {"ls": "-", "lw": 2.2, "zorder": 5},
+    "gaaf": {"ls": "--", "lw": 1.6, "zorder": 4},
+}
+"""Line style per variant in the per-layer histograms: dropout drawn on top and
+thicker, GAAF dashed, so that no curve hides another where they coincide."""
+
+
 def histogram_figure(
     groups: Groups,
     histograms: Callable[[Record], list[dict[str, Any]]],
     xlabel: str,
     xlim: tuple[float, float] | None = None,
     marks: Sequence[float] = (),
+    height: float = 2.8,
 ) -> Figure:
-    """One panel per hidden layer (bottom layer on the left): for each group, the
-    normalized histogram averaged over seeds (steps) and a smoothed density curve.
-    ``histograms(record)`` gives a record's per-layer histograms (e.g.
-    :func:`gaaf.stats.probe_histograms`)."""
+    """One panel per hidden layer (two a row, bottom layer first): for each group, the
+    normalized histogram averaged over seeds (light steps) and a smoothed density curve
+    (:data:`HISTOGRAM_STYLES`). ``histograms(record)`` gives a record's per-layer
+    histograms (e.g. :func:`gaaf.stats.probe_histograms`)."""
     shown = present(groups)
     layers = len(histograms(next(iter(shown.values()))[0]))
-    fig, axes = plt.subplots(1, layers, figsize=(4 * layers, 3.4), layout="constrained")
-    axes = np.atleast_1d(axes)
+    fig, axes = subplots(layers, height, sharex=True)
     for k, ax in enumerate(axes):
         for name, records in shown.items():
             dens = [_density(histograms(r)[k]) for r in records]
             x, y = dens[0][0], np.mean([d[1] for d in dens], 0)
             c = color(name)
+            style = HISTOGRAM_STYLES.get(name.rpartition(": ")[2], {})
             edges = np.asarray(histograms(records[0])[k]["edges"])
-            ax.stairs(y, edges, color=c, alpha=0.35)
-            ax.plot(x, _smooth(y), color=c, label=display(name))
+            ax.stairs(y, edges, color=c, alpha=0.25, zorder=1)
+            ax.plot(x, _smooth(y), color=c, label=display(name), **style)
         for m in marks:
             ax.axvline(m, c=GREY, ls=":", lw=0.8)
-        ax.set(title=f"layer {k + 1}", xlabel=xlabel, xlim=xlim)
-    axes[0].set_ylabel("density")
+        ax.set(title=f"layer {k + 1}", xlim=xlim)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.tick_params(labelbottom=True)
+        ax.set_xlabel(xlabel)
+        if k % 2 == 0:
+            ax.set_ylabel("density")
     axes[0].legend()
     return fig
 
 
 def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
-    """Mean ``|gradient|`` per epoch, one panel per hidden layer, mean over seeds (log)."""
+    """Mean ``|gradient|`` per epoch, one panel per hidden layer (two a row), mean
+    over seeds (log scales)."""
     shown = present(groups)
     first = next(iter(shown.values()))[0]
     layers = len(first["probes"]["gradient_flow"]["mean"][quantity])
-    fig, axes = plt.subplots(
-        1, layers, figsize=(4 * layers, 3.3), layout="constrained", sharey=True
-    )
-    axes = np.atleast_1d(axes)
+    fig, axes = subplots(layers, 2.6, sharey=True)
     for k, ax in enumerate(axes):
         for name, records in shown.items():
             per_epoch = [
@@ -233,7 +254,9 @@ def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
                 epochs, np.nanmean(table, 0), color=color(name), label=display(name)
             )
         ax.set(title=f"layer {k + 1}", xlabel="epoch", yscale="log", xscale="log")
-    axes[0].set_ylabel(f"mean |dL/d{quantity[1:]}| per epoch")
+        ax.tick_params(labelleft=True)
+        if k % 2 == 0:
+            ax.set_ylabel(f"mean |dL/d{quantity[1:]}|")
     axes[0].legend()
     return fig
 
@@ -246,9 +269,9 @@ def slope_factor_figure(groups: Groups) -> Figure:
     """Left: the slope factor ``mean|dL/dz| / mean|dL/dh|`` per epoch (the part of the
     gradient at a unit's output that tanh passes on); right: ``mean|dL/dh|`` per epoch
     (log), what arrives at the units' outputs. Mean over seeds; one colour per variant,
-    one line style per layer."""
+    one line style per layer; the legend below the panels."""
     shown = present(groups)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    fig, (left, right) = subplots(2, 3.2)
     for name, records in shown.items():
         factors = [slope_factor(r) for r in records]
         arriving = [r["probes"]["gradient_flow"]["per_epoch"]["dh"] for r in records]
@@ -260,7 +283,7 @@ def slope_factor_figure(groups: Groups) -> Figure:
                 ax.plot(
                     epochs, np.nanmean(table, 0), style, color=color(name), label=label
                 )
-    left.set(xscale="log", xlabel="epoch", ylabel="mean |dL/dz| / mean |dL/dh|")
+    left.set(xscale="log", xlabel="epoch", ylabel="slope factor |dL/dz| / |dL/dh|")
     right.set(xscale="log", yscale="log", xlabel="epoch", ylabel="mean |dL/dh|")
-    left.legend(fontsize=8, ncols=2)
+    fig.legend(loc="outside lower center", ncols=len(shown))
     return fig

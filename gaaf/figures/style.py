@@ -32,14 +32,14 @@ __all__ = [
 ]
 
 WIDTH = 7.0
-"""Inches: every figure is drawn at the width of the book's content column, so that its
+"""The width of every figure in inches, that of the book's content column, so that its
 text is shown at the size it was set (a wider figure is shrunk, and its text with it)."""
 
 MAX_COLUMNS = 2
 """At most two panels side by side at :data:`WIDTH`; more panels wrap to a new row."""
 
 MIN_FONT = 9.0
-"""Points: no text in a figure is set smaller."""
+"""The smallest text in a figure, in points."""
 
 RC: dict[str, Any] = {
     "font.size": 10,
@@ -52,7 +52,7 @@ RC: dict[str, Any] = {
     "figure.dpi": 150,
     "savefig.dpi": 150,
 }
-"""The book's matplotlib settings: legible text, sharp at the content width."""
+"""The book's matplotlib settings (legible text, sharp at the content width)."""
 
 
 def subplots(

@@ -1,0 +1,118 @@
+"""The sentences and tables of the co-adaptation and gradient-flow chapters, computed
+from records: expected values typed by hand from the small records below."""
+
+from __future__ import annotations
+
+import pytest
+
+from gaaf import claims, flow_tables, readings
+from gaaf.runs import NOT_RUN
+from gaaf.stats import probe_value
+
+
+def flow(
+    dz: float, dh: float, dw: float, sat: list[float], seed: int, epochs: int = 2
+) -> dict:
+    """A three-layer record whose gradients are constant over ``epochs`` epochs."""
+    per_epoch = {q: [[v] * 3] * epochs for q, v in (("dz", dz), ("dh", dh), ("dw", dw))}
+    return {
+        "config": {"dataset": "mnist", "widths": [8, 8, 8], "seed": seed},
+        "epochs_run": epochs,
+        "probes": {
+            "gradient_flow": {
+                "per_epoch": per_epoch,
+                "mean": {q: v[0] for q, v in per_epoch.items()},
+            },
+            "test": {"net_inputs": [{"saturated": s} for s in sat]},
+        },
+    }
+
+
+GROUPS = {
+    "base": [
+        flow(1.0, 2.0, 1e-4, [0.2, 0.1, 0.05], 0),
+        flow(1.2, 2.0, 1.2e-4, [0.22, 0.1, 0.05], 1),
+    ],
+    "dropout": [
+        flow(2.0, 8.0, 5e-4, [0.40, 0.42, 0.41], 0, epochs=3),
+        flow(2.2, 8.0, 5.5e-4, [0.42, 0.41, 0.40], 1, epochs=3),
+    ],
+    "gaaf": [],
+}
+SATURATED = probe_value("net_inputs", "saturated")
+
+
+def test_profiles_of_a_per_layer_series():
+    assert readings.profile([0.40, 0.42, 0.41]) == "is flat across layers"
+    assert readings.profile([0.1, 0.2, 0.4]) == "rises with the layer"
+    assert readings.profile([0.4, 0.2, 0.1]) == "falls with the layer"
+    assert readings.profile([0.1, 0.4, 0.2]) == "varies across layers"
+
+
+def test_saturation_more_so_in_higher_layers_only_relative_to_the_base():
+    text = readings.saturation_reading(GROUPS, SATURATED)
+    assert text.startswith(
+        "With dropout the saturated fraction is flat across layers (41%, 41.5% and "
+        "40.5%, layer 1 first); without dropout it falls with the layer (21%, 10% and 5%)"
+    )
+    assert "ratio to the base rises with the layer (x1.95, x4.15 and x8.1)" in text
+    assert text.endswith("holds only relative to the base, not in the fraction itself.")
+
+
+def test_a_verdict_in_brief_and_a_change_per_layer():
+    v = claims.claim3(GROUPS)
+    text = readings.brief(v, "Claim 3", "saturated, dropout / base")
+    assert text.startswith("**Claim 3: *supported*.** saturated, dropout / base: x1.95")
+    assert "2 vs 2 seeds; the 95% interval of the difference excludes 0 in" in text
+    change = readings.layer_change(GROUPS, SATURATED, "the fraction")
+    assert change.startswith(
+        "the fraction is higher with dropout than without in every layer (x1.95"
+    )
+    assert "GAAF" in readings.layer_change(GROUPS, SATURATED, "the fraction", "gaaf")
+    assert readings.seed_counts(GROUPS) == "2 seeds each"
+    assert readings.seed_counts({"a": [{}], "b": [{}, {}]}) == "1 (a) and 2 (b) seeds"
+
+
+def test_the_slope_factor_is_lower_with_dropout_from_the_first_epoch():
+    # slope factors: base 1/2 and 1.2/2, dropout 2/8 and 2.2/8 in every epoch
+    text = readings.slope_reading(GROUPS)
+    assert text.startswith(
+        "The slope factor is lower with dropout than without in every layer at every "
+        "epoch from epoch 1 to 2"
+    )
+    assert "|dL/dh| is x4 to x4 the base's" in text
+    assert readings.slope_epochs(GROUPS) == [1, 2]
+    headers, rows = flow_tables.slope_epoch_table(GROUPS, [1, 2])
+    assert headers[:3] == [
+        "epoch",
+        "layer 1: slope factor, base / dropout",
+        r"layer 1: \|dL/dh\| ratio",
+    ]
+    assert rows[0][:3] == ["1", "0.55 / 0.263", "4"]
+
+
+def test_flow_tables_ratios_per_gradient_and_sizes_against_the_paper():
+    headers, rows = flow_tables.flow_ratio_table(GROUPS)
+    assert headers[0] == "layer (all iterations)" and headers[-1] == "paper"
+    # dz (2 + 2.2) / (1 + 1.2), dh 8 / 2, dW 5.25e-4 / 1.1e-4; the paper 5.83e-4 / 9.35e-5
+    assert rows[0] == ["layer 3", "1.91", "4", "4.77", "6.24"]
+    headers, rows = flow_tables.flow_ratio_table(GROUPS, "gaaf", matched=True)
+    assert headers[0] == "layer (first 2 epochs)" and "paper" not in headers
+    assert rows[0][1] == NOT_RUN
+    headers, rows = flow_tables.flow_size_table(GROUPS)
+    assert rows[0] == ["layer 3", "9.35e-05", "1.1", "2", "0.00011"]
+
+
+def test_claim2_read_as_the_paper_most_plausibly_measured_it():
+    text = readings.claim2_reading(GROUPS)
+    assert text.startswith("Read as the paper most plausibly measured it, as |dL/dW|")
+    assert "by x4.77 to x4.77 over all iterations" in text
+    verdict = readings.gradient_flow_verdict(GROUPS)
+    assert verdict.index("as |dL/dW|") < verdict.index("as |dL/dz|")
+    assert "what the paper most plausibly measured" in verdict
+
+
+def test_xavier_std_from_the_config():
+    record = {"config": {"dataset": "mnist", "widths": [1024] * 3}}
+    assert readings.xavier_std(record, 0) == pytest.approx((2 / (784 + 1024)) ** 0.5)
+    assert readings.xavier_std(record, 1) == pytest.approx((2 / 2048) ** 0.5)
