@@ -50,7 +50,7 @@ KOBISO_CIFAR10: dict[str, float] = {
     "-3": 77.68,
     "-4": 77.33,
 }
-"""Not the paper's: CIFAR-10 test accuracy (%) of ResNet-20 with ReLU and with
+"""CIFAR-10 test accuracy (%), not the paper's, of ResNet-20 with ReLU and with
 GAAF-ReLU at each of its ``shift`` settings, one run each (Adam, learning rate 0.001,
 200 epochs), from the README of the Keras implementation kobiso/GAAF-keras
 (github.com/kobiso/GAAF-keras, "Test Results"). Its shift parameter need not have our
@@ -65,9 +65,8 @@ def describe(runs: Runs, scale: str | None = None) -> str:
     if runs.found == 0:
         text = f"None of the {runs.total} planned runs has a record."
     else:
-        text = dataclasses.replace(runs, unavailable={}).describe()
-        if scale is not None:
-            text = text.replace("full profile (paper scale)", scale)
+        shown = dataclasses.replace(runs, unavailable={})
+        text = shown.describe(scale) if scale is not None else shown.describe()
     if not runs.unavailable:
         return text
     names = [DATASETS.get(d, d) for d in runs.unavailable]

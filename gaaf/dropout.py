@@ -466,7 +466,7 @@ class SlopeComparison(NamedTuple):
     p: float
     """The dropout rate."""
     z0: Tensor
-    """Net inputs (for dropout: the dropout-free net input, the mean of ``z``)."""
+    """Net inputs; for dropout, the dropout-free net input (the mean of ``z``)."""
     sigma: Tensor
     """The dropout standard deviation of the net input at each ``z0``."""
     plain: Tensor

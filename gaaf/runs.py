@@ -333,10 +333,12 @@ class Runs:
     def total(self) -> int:
         return sum(self.planned.values())
 
-    def describe(self) -> str:
-        """One Markdown sentence: which profile, how many runs found of those planned."""
+    def describe(self, full_scale: str = "full profile (paper scale)") -> str:
+        """One Markdown sentence: which profile, how many runs found of those planned.
+        ``full_scale`` names what the full profile's records are, for plans whose full
+        profile is not the paper's scale."""
         scale = {
-            "full": "full profile (paper scale)",
+            "full": full_scale,
             "default": "**reduced scale** (default profile: no full-profile record "
             'exists yet; run with `profile = "full"` for paper scale)',
             "smoke": "**smoke profile** (a seconds-long check, not a result)",

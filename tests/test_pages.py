@@ -41,6 +41,9 @@ CLAIM_CHAPTERS = (
 INTRO_CLAIMS = 5
 """Rows of the introduction's verdict table: claims 1, 2, 3, 4 on MNIST, 4 on CNNs."""
 RAW_TEX = re.compile(
+    r"\$(?![A-Z][A-Z_]+\b)[^$\s][^$\n]{0,80}?\$"
+    r"|\\(sigma|frac|mathrm|tanh|partial|phi|left|right)\b"
+)
     r"\$[^$\s][^$]*\$|\\(sigma|frac|mathrm|tanh|partial|phi|left|right)\b"
 )
 PHONE = 390

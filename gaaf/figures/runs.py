@@ -195,7 +195,7 @@ HISTOGRAM_STYLES: dict[str, dict[str, Any]] = {
     "dropout": {"ls": "-", "lw": 2.2, "zorder": 5},
     "gaaf": {"ls": "--", "lw": 1.6, "zorder": 4},
 }
-"""Line style per variant in the per-layer histograms: dropout drawn on top and
+"""Line style per variant in the per-layer histograms. Dropout is drawn on top and
 thicker, GAAF dashed, so that no curve hides another where they coincide."""
 
 
