@@ -44,8 +44,6 @@ RAW_TEX = re.compile(
     r"\$(?![A-Z][A-Z_]+\b)[^$\s][^$\n]{0,80}?\$"
     r"|\\(sigma|frac|mathrm|tanh|partial|phi|left|right)\b"
 )
-    r"\$[^$\s][^$]*\$|\\(sigma|frac|mathrm|tanh|partial|phi|left|right)\b"
-)
 PHONE = 390
 
 ROOT = Path(__file__).resolve().parents[1]
