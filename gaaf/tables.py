@@ -470,4 +470,3 @@ def unit_gains_table(
         for r in rows
     ]
     return headers, cells
-

@@ -433,7 +433,10 @@ def test_cli_bad_values_give_one_line(tmp_path):
         )
     proc = cli("run-book", "--chapter", "nope", "--root", str(ROOT))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and "chapters: intro, dropout_variance, gaaf_derived" in err
+    assert (
+        proc.returncode == 2
+        and "chapters: intro, dropout_variance, gaaf_derived" in err
+    )
 
 
 def test_kill_9_then_resume_equals_the_uninterrupted_run(mnist, tmp_path):

@@ -45,7 +45,13 @@ def test_mechanism_table_rows():
     ]
     base, dropout, gaaf, surrogate = rows
     assert base == ["base", "3 of 3", "97.70 (0.20)", "9.0 (1.0)", "never, 0 of 3 runs"]
-    assert gaaf == ["GAAF", "3 of 3", "98.20 (0.20)", "6.0 (1.0)", "3.0 (1.0), 3 of 3 runs"]
+    assert gaaf == [
+        "GAAF",
+        "3 of 3",
+        "98.20 (0.20)",
+        "6.0 (1.0)",
+        "3.0 (1.0), 3 of 3 runs",
+    ]
     assert dropout[1:] == [
         "1 of 3",
         "98.00 (1 seed)",

@@ -77,6 +77,7 @@ def subplots(
         ax.remove()
     return fig, flat[:panels]
 
+
 PALETTE: dict[str, str] = {
     "base": "#1f77b4",  # blue
     "dropout": "#ff7f0e",  # orange
@@ -173,7 +174,8 @@ def problems(fig: Figure) -> list[str]:
         {
             t.get_fontsize()
             for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
-            if t.get_visible() and getattr(t, "get_text", lambda: "x")()
+            if t.get_visible()
+            and getattr(t, "get_text", lambda: "x")()
             and t.get_fontsize() < MIN_FONT
         }
     )
