@@ -34,8 +34,9 @@ data:
 	@if [ -d "$(SHARED_DATA)" ]; then \
 	  for d in "$(SHARED_DATA)"/*/; do \
 	    name=$$(basename "$$d"); \
-	    [ -e "data/$$name" ] || { cp -R "$$d" "data/$$name" && chmod -R u+w "data/$$name" \
-	      && echo "data/$$name seeded from $(SHARED_DATA)"; }; \
+	    mkdir -p "data/$$name"; \
+	    copied=$$(cp -Rnv "$$d." "data/$$name/" | wc -l); chmod -R u+w "data/$$name"; \
+	    [ "$$copied" = 0 ] || echo "data/$$name: $$copied file(s) seeded from $(SHARED_DATA)"; \
 	  done; \
 	fi
 

@@ -87,12 +87,13 @@ class Callback:
 
 
 class Diverged(RuntimeError):
-    """The training loss became NaN or infinite: the run cannot give a result."""
+    """The training or validation loss became NaN or infinite: the run cannot give a
+    result."""
 
     def __init__(self, config: ExperimentConfig, epoch: int, history: list[dict]):
         self.epoch, self.history = epoch, history
         super().__init__(
-            f"{config.label} diverged in epoch {epoch} (the training loss is not "
+            f"{config.label} diverged in epoch {epoch} (its loss is not "
             f"finite); lower the learning rate (lr={config.lr:g})"
         )
 
@@ -314,6 +315,8 @@ def _epoch(state: _State, data: DeviceData, train_split: Split) -> None:
     lr = state.optimizer.param_groups[0]["lr"]
     state.scheduler.step()
     val = evaluate(model, data.val)
+    if not math.isfinite(val["loss"]):  # weights blew up in the epoch's last steps
+        raise Diverged(config, epoch, state.history)
     state.elapsed += time.perf_counter() - start
     state.history.append(
         {
@@ -365,7 +368,7 @@ def train(
     per-epoch ``history``, ``best_epoch`` (epochs to converge), ``epochs_run``,
     ``stopped_early``, the validation and test metrics of the best epoch, the training
     time in seconds (summed over interruptions) and the callbacks' summaries. Raises
-    :class:`Diverged` when the training loss stops being finite.
+    :class:`Diverged` when the training or validation loss stops being finite.
     """
     device = data.train.x.device
     train_split = data.train.head(config.train_subset)

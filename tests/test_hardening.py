@@ -108,6 +108,20 @@ def test_a_run_whose_loss_becomes_nan_stops_with_a_clear_error(mnist):
         train.train(tiny(), mnist, progress=False, callbacks=[PoisonAt(25)])
 
 
+class PoisonAfterEpoch(train.Callback):
+    """Turns the output layer's weights into NaN after the epoch's last step."""
+
+    def after_epoch(self, model, epoch):
+        with torch.no_grad():
+            model.out.weight.fill_(float("nan"))
+
+
+def test_a_run_whose_validation_loss_becomes_nan_has_diverged(mnist):
+    with pytest.raises(train.Diverged, match=r"diverged in epoch 1") as err:
+        train.train(tiny(), mnist, progress=False, callbacks=[PoisonAfterEpoch()])
+    assert err.value.history == []
+
+
 def test_a_diverged_run_is_a_record_without_metrics_and_the_cli_fails(tmp_path, capsys):
     args = ["train", "--profile", "smoke", "--activation", "relu", "--lr", "5"]
     code, err = main(*args, "--results", str(tmp_path), "--quiet", capsys=capsys)
