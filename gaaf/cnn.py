@@ -16,10 +16,11 @@ from gaaf.figures.style import DATASETS, display
 from gaaf.paper import CNN_REFERENCE, cnn_gains
 from gaaf.plans import CNN_LR_PILOT, CNN_VARIANTS
 from gaaf.runs import NOT_RUN, Runs
-from gaaf.stats import Groups, dataset_groups, values, welch
+from gaaf.stats import dataset_groups, values, welch
 from gaaf.tables import Table, mean_std, signed
 
 __all__ = [
+    "CHANCE",
     "CPU_SCALE",
     "DEFAULT_SHIFT",
     "KOBISO_CIFAR10",
@@ -35,6 +36,10 @@ __all__ = [
 
 DEFAULT_SHIFT = "shift 2.8 (default)"
 """The shift sweep's group of the default shape (:func:`gaaf.plans.cnn_shift_sweep`)."""
+
+CHANCE = 10.0
+"""The accuracy, in percent, that guessing gets on a 10-class dataset. A run that ends
+within a point of it did not train."""
 
 KOBISO_CIFAR10: dict[str, float] = {
     "relu": 80.84,
@@ -136,7 +141,7 @@ def pilot_table(runs: Runs) -> Table:
     return headers, rows
 
 
-def pilot_sentence(runs: Runs, chance: float = 10.0) -> str:
+def pilot_sentence(runs: Runs, chance: float = CHANCE) -> str:
     """Which variants diverged or stayed at ``chance`` validation accuracy (%, within
     a point) at which learning rates, in one sentence."""
     bad: dict[str, dict[str, list[str]]] = {}
@@ -170,28 +175,46 @@ def pilot_sentence(runs: Runs, chance: float = 10.0) -> str:
     return text
 
 
-def shift_table(groups: Groups) -> Table:
-    """The shift sweep (:func:`gaaf.plans.cnn_shift_sweep`): per shift, seeds, test
-    accuracy (%) as mean (std), and the difference from the default shift with its 95%
+def _failures(runs: Runs, group: str, chance: float = CHANCE) -> tuple[int, int]:
+    """How many of a group's runs failed to train (diverged, or ended with a test
+    accuracy within a point of ``chance``, %), and how many runs it has."""
+    found = values(runs.groups.get(group, []), "test_acc", 100)
+    failed = len(runs.diverged.get(group, [])) + sum(a < chance + 1 for a in found)
+    return failed, len(found) + len(runs.diverged.get(group, []))
+
+
+def shift_table(runs: Runs) -> Table:
+    """The shift sweep (:func:`gaaf.plans.cnn_shift_sweep`): per shift, the runs that
+    failed to train (diverged or at chance), test accuracy (%) as mean (std) of the
+    runs with a result, and the difference from the default shift with its 95%
     interval."""
+    groups = runs.groups
     default = values(groups.get(DEFAULT_SHIFT, []), "test_acc", 100)
-    headers = ["shift", "seeds", "test acc. (%)", "vs default [95% interval]"]
+    headers = ["shift", "failed", "test acc. (%)", "vs default [95% interval]"]
     rows = []
-    for name, records in groups.items():
-        found = values(records, "test_acc", 100)
+    for name in dict.fromkeys([*groups, *runs.diverged]):
+        found = values(groups.get(name, []), "test_acc", 100)
         against = "(reference)" if name == DEFAULT_SHIFT else difference(found, default)
+        failed, total = _failures(runs, name)
         rows.append(
-            [name.removeprefix("shift "), str(len(found)), mean_std(found, 2), against]
+            [
+                name.removeprefix("shift "),
+                f"{failed} of {total}",
+                mean_std(found, 2),
+                against,
+            ]
         )
     return headers, rows
 
 
-def shift_sentence(groups: Groups) -> str:
+def shift_sentence(runs: Runs) -> str:
     """Whether test accuracy depends on the shift, in words computed from the sweep:
     *depends* when some shift's 95% interval against the default excludes 0, *no
     dependence resolved* when every interval contains 0, *not tested* when no shift
-    has 2 seeds on both sides; then the spread of the means, beside the spread over
-    shifts of the single CIFAR-10 runs of :data:`KOBISO_CIFAR10`."""
+    has 2 seeds on both sides; then how many runs of each shift failed to train, the
+    spread of the means, and beside it the spread over shifts of the single CIFAR-10
+    runs of :data:`KOBISO_CIFAR10`."""
+    groups = runs.groups
     default = values(groups.get(DEFAULT_SHIFT, []), "test_acc", 100)
     means, resolved, tested = {}, [], 0
     for name, records in groups.items():
@@ -211,7 +234,7 @@ def shift_sentence(groups: Groups) -> str:
         f"points over its shifts (from {min(theirs):.2f} to {max(theirs):.2f})"
     )
     if tested == 0:
-        found = sum(len(rs) for rs in groups.values())
+        found = runs.found
         return (
             f"**Not tested yet**: no shift has 2 seeds beside the default's "
             f"({found} of the sweep's runs have records). For comparison, {spread}."
@@ -219,13 +242,24 @@ def shift_sentence(groups: Groups) -> str:
     if resolved:
         text = (
             f"**Accuracy depends on the shift**: at shift {', '.join(resolved)} the 95% "
-            f"interval against the default excludes 0 ({len(resolved)} of {tested} "
-            "shifts tested)."
+            f"interval against the default excludes 0 ({len(resolved)} of the "
+            f"{tested} shifts compared)."
         )
     else:
         text = (
             f"**No dependence on the shift resolved**: all {tested} intervals against "
             "the default contain 0."
+        )
+    failures = {
+        name.removeprefix("shift "): _failures(runs, name)
+        for name in dict.fromkeys([*groups, *runs.diverged])
+    }
+    if any(failed for failed, _ in failures.values()):
+        counts = "; ".join(f"{n}: {f} of {t}" for n, (f, t) in failures.items())
+        text += (
+            f" Runs that failed to train (diverged, or within a point of chance, "
+            f"{CHANCE:.0f}%), by shift: {counts}. A mean over seeds then mixes runs "
+            "that trained with runs that did not, and says less than these counts."
         )
     low, high = min(means, key=means.get), max(means, key=means.get)
     return (

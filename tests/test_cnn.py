@@ -102,25 +102,46 @@ def test_the_pilot_shows_diverged_runs_in_the_table():
     )
 
 
+def shift_runs(groups: dict, diverged: dict | None = None) -> Runs:
+    return Runs("full", groups, {g: 2 for g in groups}, diverged=diverged or {})
+
+
 def test_the_shift_sentence_says_whether_accuracy_depends_on_the_shift():
     flat = {
         "shift 0": [rec(0.90), rec(0.91)],
         cnn.DEFAULT_SHIFT: [rec(0.905), rec(0.90)],
     }
-    assert cnn.shift_sentence(flat).startswith(
-        "**No dependence on the shift resolved**"
-    )
+    text = cnn.shift_sentence(shift_runs(flat))
+    assert text.startswith("**No dependence on the shift resolved**")
+    assert "failed to train" not in text
     steep = {
         "shift 0": [rec(0.80), rec(0.801)],
         cnn.DEFAULT_SHIFT: [rec(0.90), rec(0.901)],
     }
-    assert cnn.shift_sentence(steep).startswith("**Accuracy depends on the shift**")
-    assert cnn.shift_sentence({cnn.DEFAULT_SHIFT: [rec(0.9)]}).startswith(
-        "**Not tested"
+    assert cnn.shift_sentence(shift_runs(steep)).startswith(
+        "**Accuracy depends on the shift**"
     )
-    _, rows = cnn.shift_table(steep)
-    assert rows[1][:3] == ["2.8 (default)", "2", "90.05 (0.07)"]
+    alone = shift_runs({cnn.DEFAULT_SHIFT: [rec(0.9)]})
+    assert cnn.shift_sentence(alone).startswith("**Not tested")
+    _, rows = cnn.shift_table(shift_runs(steep))
+    assert rows[1][:3] == ["2.8 (default)", "0 of 2", "90.05 (0.07)"]
     assert rows[0][3].startswith("-10.00 [")
+
+
+def test_the_shift_sweep_counts_runs_that_did_not_train():
+    diverged = {"diverged": {"epoch": 1}, "history": []}
+    groups = {
+        "shift 0": [rec(0.10), rec(0.88), rec(0.89)],
+        cnn.DEFAULT_SHIFT: [rec(0.90), rec(0.89), rec(0.88)],
+        "shift 5.6": [rec(0.10)],
+    }
+    runs = shift_runs(groups, {"shift 5.6": [diverged]})
+    _, rows = cnn.shift_table(runs)
+    assert [row[1] for row in rows] == ["1 of 3", "0 of 3", "2 of 2"]
+    assert (
+        "by shift: 0: 1 of 3; 2.8 (default): 0 of 3; 5.6: 2 of 2."
+        in cnn.shift_sentence(runs)
+    )
 
 
 def test_time_to_accuracy_multiplies_step_cost_by_epochs():
