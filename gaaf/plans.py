@@ -18,6 +18,8 @@ __all__ = [
     "CNN_SHIFTS",
     "CNN_VARIANTS",
     "MNIST_VARIANTS",
+    "REDUCED_SCALE",
+    "REDUCED_WIDTH",
     "Plan",
     "cnn_config",
     "cnn_cpu_plan",
@@ -127,6 +129,13 @@ SENSITIVITY_DROPOUT = (0.5, 0.25)
 REDUCED_WIDTH = 256
 """The width of the studies beyond the paper's table (sensitivity, the two optimizer
 regimes, the mechanism): three hidden layers of 256 units, cheap enough for seeds."""
+
+REDUCED_SCALE = (
+    f"full profile at reduced width ({REDUCED_WIDTH} units per hidden layer; the "
+    "paper's network otherwise)"
+)
+"""How :meth:`gaaf.runs.Runs.describe` names the full-profile records of the
+reduced-width plans."""
 
 
 def _reduced(profile: str) -> dict[str, Any]:

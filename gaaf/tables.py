@@ -121,12 +121,13 @@ def trained_on(groups: Groups) -> str:
     return "Trained on: " + ("; ".join(devices) or NOT_RUN)
 
 
-def runs_shown(runs: Runs) -> str:
-    """What a chapter says about its runs: :meth:`~gaaf.runs.Runs.describe`, then the
-    settings all runs shown share and what each group sets otherwise
+def runs_shown(runs: Runs, *scale: str) -> str:
+    """What a chapter says about its runs: :meth:`~gaaf.runs.Runs.describe` (with
+    ``scale`` naming what the full profile's records are, if given), then the settings
+    all runs shown share and what each group sets otherwise
     (:func:`gaaf.settings.settings_text`)."""
     shown = settings.settings_text(runs.groups)
-    return runs.describe() + (f"\n\n{shown}" if shown else "")
+    return runs.describe(*scale) + (f"\n\n{shown}" if shown else "")
 
 
 # --------------------------------------------------------------------- the MNIST table

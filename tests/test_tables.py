@@ -206,6 +206,8 @@ def test_sensitivity_table_and_what_the_runs_were():
         "Runs shown: full profile (paper scale); 2 of 5 planned runs"
     )
     assert "`lr=0.01`" in text and "seed" not in text.split("share")[-1]
+    reduced = tables.runs_shown(shown, plans.REDUCED_SCALE)
+    assert reduced.startswith("Runs shown: full profile at reduced width (256 units")
     # a setting one group sets otherwise is not printed as shared by all
     both = Runs("full", {"base": [record], "dropout": [fake(0.98, 9, 0, **DROP)]}, {})
     text = tables.runs_shown(both)
