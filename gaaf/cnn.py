@@ -151,7 +151,7 @@ def pilot_sentence(runs: Runs, chance: float = CHANCE) -> str:
             acc = values(runs.groups.get(group, []), "val_acc", 100)
             if group in runs.diverged:
                 what = "diverged"
-            elif acc and acc[0] < chance + 1:
+            elif acc and _at_chance(acc[0], chance):
                 what = "stayed at chance"
             else:
                 continue
@@ -175,12 +175,18 @@ def pilot_sentence(runs: Runs, chance: float = CHANCE) -> str:
     return text
 
 
-def _failures(runs: Runs, group: str, chance: float = CHANCE) -> tuple[int, int]:
+def _at_chance(accuracy: float, chance: float = CHANCE) -> bool:
+    """Whether an accuracy (%) lies within a point of ``chance``: the run did not
+    train."""
+    return accuracy < chance + 1
+
+
+def _failures(runs: Runs, group: str) -> tuple[int, int]:
     """How many of a group's runs failed to train (diverged, or ended with a test
-    accuracy within a point of ``chance``, %), and how many runs it has."""
+    accuracy at chance), and how many runs it has."""
     found = values(runs.groups.get(group, []), "test_acc", 100)
-    failed = len(runs.diverged.get(group, [])) + sum(a < chance + 1 for a in found)
-    return failed, len(found) + len(runs.diverged.get(group, []))
+    diverged = len(runs.diverged.get(group, []))
+    return diverged + sum(map(_at_chance, found)), len(found) + diverged
 
 
 def shift_table(runs: Runs) -> Table:
@@ -192,8 +198,8 @@ def shift_table(runs: Runs) -> Table:
     default = values(groups.get(DEFAULT_SHIFT, []), "test_acc", 100)
     headers = ["shift", "failed", "test acc. (%)", "vs default [95% interval]"]
     rows = []
-    for name in dict.fromkeys([*groups, *runs.diverged]):
-        found = values(groups.get(name, []), "test_acc", 100)
+    for name, records in groups.items():
+        found = values(records, "test_acc", 100)
         against = "(reference)" if name == DEFAULT_SHIFT else difference(found, default)
         failed, total = _failures(runs, name)
         rows.append(
@@ -234,10 +240,9 @@ def shift_sentence(runs: Runs) -> str:
         f"points over its shifts (from {min(theirs):.2f} to {max(theirs):.2f})"
     )
     if tested == 0:
-        found = runs.found
         return (
             f"**Not tested yet**: no shift has 2 seeds beside the default's "
-            f"({found} of the sweep's runs have records). For comparison, {spread}."
+            f"({runs.found} of the sweep's runs have records). For comparison, {spread}."
         )
     if resolved:
         text = (
@@ -250,10 +255,7 @@ def shift_sentence(runs: Runs) -> str:
             f"**No dependence on the shift resolved**: all {tested} intervals against "
             "the default contain 0."
         )
-    failures = {
-        name.removeprefix("shift "): _failures(runs, name)
-        for name in dict.fromkeys([*groups, *runs.diverged])
-    }
+    failures = {name.removeprefix("shift "): _failures(runs, name) for name in groups}
     if any(failed for failed, _ in failures.values()):
         counts = "; ".join(f"{n}: {f} of {t}" for n, (f, t) in failures.items())
         text += (
