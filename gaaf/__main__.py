@@ -16,14 +16,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gaaf import bench, book, plans, stats, validate
+from gaaf import bench, book, plans, selection, stats, validate
 from gaaf.config import ExperimentConfig
 from gaaf.data import DataError
 from gaaf.params import PROFILES, resolve_device
-from gaaf.runs import record_path, run
+from gaaf.runs import Busy, find_record, record_path, run
 
 _NOT_FLAGS = {"seed"}  # given as --seeds
 
@@ -86,7 +88,13 @@ def _train(args: argparse.Namespace) -> int:
     records, diverged = [], []
     for seed in seeds:
         config = base.replace(seed=seed)
-        record = run(config, args.results, args.device, progress=not args.quiet)
+        record = run(
+            config,
+            args.results,
+            args.device,
+            progress=not args.quiet,
+            force_unlock=args.force_unlock,
+        )
         path = record_path(config, args.results)
         if "diverged" in record:
             diverged.append(
@@ -116,6 +124,106 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _plan_builders(results: Path) -> dict[str, Callable[[str], plans.Plan]]:
+    """The plans ``python -m gaaf plan NAME`` trains, by name. The ``*-selected`` plans
+    put each arm at the rate its grid chose on validation (the grid must be complete)."""
+
+    def mnist_selected(profile: str, reduced: bool = True) -> plans.Plan:
+        rates = selection.chosen_rates(plans.mnist_lr_cells(profile), results)
+        return plans.mnist_at_rates(profile, rates, reduced=reduced)
+
+    def cnn_selected(profile: str) -> plans.Plan:
+        rates = selection.chosen_rates(plans.cnn_lr_cells(profile), results)
+        return plans.cnn_at_rates(profile, rates)
+
+    return {
+        "mnist": plans.mnist_plan,
+        "mnist-lr-grid": plans.mnist_lr_grid,
+        "mnist-selected": mnist_selected,
+        "mnist-selected-paper-width": lambda p: mnist_selected(p, reduced=False),
+        "mnist-layer-lr": plans.mnist_layer_lr,
+        "mnist-regimes": plans.mnist_regimes,
+        "mnist-sensitivity": plans.mnist_sensitivity,
+        "mechanism": plans.mechanism_plan,
+        "cnn": plans.cnn_plan,
+        "cnn-cpu": plans.cnn_cpu_plan,
+        "cnn-lr-pilot": plans.cnn_lr_pilot,
+        "cnn-lr-grid": plans.cnn_lr_grid,
+        "cnn-selected": cnn_selected,
+        "cnn-shift-sweep": plans.cnn_shift_sweep,
+    }
+
+
+def _shard(text: str | None) -> tuple[int, int]:
+    """``"K/N"`` as (K, N), 1 <= K <= N; None is the whole plan (1/1)."""
+    if text is None:
+        return 1, 1
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise ValueError(f"shard must be K/N with 1 <= K <= N, got {text!r}")
+    return int(k), int(n)
+
+
+def plan_configs(plan: plans.Plan, shard: tuple[int, int] = (1, 1)) -> list:
+    """The distinct configs of ``plan`` in plan order, and of those the ``K``-th of
+    every ``N`` (``shard = (K, N)``): N shards together hold each config once."""
+    unique = list({c.hash: c for group in plan.values() for c in group}.values())
+    k, n = shard
+    return unique[k - 1 :: n]
+
+
+def _plan(args: argparse.Namespace) -> int:
+    builders = _plan_builders(args.results)
+    name = validate.choice("plan", args.name, builders)
+    configs = plan_configs(builders[name](args.profile), _shard(args.shard))
+    resolve_device(args.device)
+    if args.list:
+        for config in configs:
+            done = find_record(config, args.results) is not None
+            print(f"{'done ' if done else 'to do'}  {config.label}")
+        return 0
+    counts = {"found": 0, "trained": 0, "busy": 0, "diverged": 0}
+    start, n = time.perf_counter(), len(configs)
+    for i, config in enumerate(configs, 1):
+        if find_record(config, args.results) is not None:
+            counts["found"] += 1
+            continue
+        print(f"run {i} of {n}: {config.label} ...", flush=True)
+        try:
+            record = run(
+                config,
+                args.results,
+                args.device,
+                progress=not args.quiet,
+                force_unlock=args.force_unlock,
+            )
+        except Busy as err:
+            counts["busy"] += 1
+            print(f"  skipped: {str(err).split(' (')[0]}", flush=True)
+            continue
+        counts["trained"] += 1
+        counts["diverged"] += "diverged" in record
+        elapsed = time.perf_counter() - start
+        left = n - i
+        eta = elapsed / counts["trained"] * left
+        outcome = (
+            f"diverged in epoch {record['diverged']['epoch']}"
+            if "diverged" in record
+            else f"test accuracy {100 * record['test_acc']:.2f}%"
+        )
+        print(
+            f"run {i} of {n} done: {outcome}; elapsed {elapsed / 60:.1f} min, "
+            f"at most {left} left (ETA {eta / 60:.0f} min)",
+            flush=True,
+        )
+    print(
+        f"plan {name} ({args.profile}): {n} runs; {counts['found']} had records, "
+        f"{counts['trained']} trained ({counts['diverged']} diverged), "
+        f"{counts['busy']} busy in another process"
+    )
     return 0
 
 
@@ -175,7 +283,19 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _runner_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags every command that trains takes."""
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--force-unlock",
+        action="store_true",
+        help="take a run's lock even if another process seems to hold it",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gaaf", description=__doc__.split("\n")[0]
     )
@@ -187,10 +307,23 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument(
         "--seeds", type=int, nargs="+", help="default: the profile's seeds"
     )
-    train.add_argument("--results", type=Path, default=Path("results"))
-    train.add_argument("--device", default="auto")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _runner_flags(train)
     _add_config_flags(train)
+
+    plan_cmd = commands.add_parser(
+        "plan", help="train every run of a named plan that has no record yet"
+    )
+    plan_cmd.add_argument(
+        "name", help=f"one of: {', '.join(_plan_builders(Path('results')))}"
+    )
+    plan_cmd.add_argument("--profile", choices=PROFILES, default="full")
+    plan_cmd.add_argument(
+        "--shard", help="K/N: only the K-th of every N runs (for N machines)"
+    )
+    plan_cmd.add_argument(
+        "--list", action="store_true", help="list the runs and whether they are done"
+    )
+    _runner_flags(plan_cmd)
 
     run_book = commands.add_parser(
         "run-book", help="run chapter notebooks through papermill"
@@ -217,10 +350,20 @@ def main(argv: list[str] | None = None) -> int:
     bench_cmd.add_argument("--repeats", type=int, default=None)
     bench_cmd.add_argument("--out", type=Path, default=Path("benchmarks/results"))
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "bench" and args.repeats is None:
         args.repeats = 20 if args.which == "activations" else 3
-    command = {"train": _train, "run-book": _run_book, "bench": _bench}[args.command]
+    command = {
+        "train": _train,
+        "plan": _plan,
+        "run-book": _run_book,
+        "bench": _bench,
+    }[args.command]
     try:
         return command(args)
     except (ValueError, DataError, FileNotFoundError) as err:

@@ -17,7 +17,14 @@ from gaaf import validate
 from gaaf.activations import ACTIVATION_NAMES, K_RANGE, SHAPES, make_activation
 from gaaf.data import DATASETS
 
-__all__ = ["SHAPE_FIELDS", "ExperimentConfig"]
+__all__ = ["MAX_LR", "MAX_WIDTH", "SHAPE_FIELDS", "ExperimentConfig"]
+
+MAX_WIDTH = 65_536
+"""The widest layer a config accepts (three such MLP layers hold 8.6e9 weights)."""
+
+MAX_LR = 100.0
+"""The largest learning rate a config accepts (any lr near it diverges at once; far
+beyond it, torch's optimizers overflow)."""
 
 SHAPE_FIELDS = ("gaaf_shape", "gaaf_c", "gaaf_slope", "gaaf_shift", "gaaf_height")
 """The fields that change a ``gaaf_*`` or ``surrogate_*`` activation's shape function."""
@@ -46,6 +53,7 @@ class ExperimentConfig:
     init: str = "xavier"  # "xavier", "kaiming" or "torch" (PyTorch's default)
     optimizer: str = "sgd"  # "sgd" or "adam"
     lr: float = 0.01
+    lr_layers: tuple[float, ...] | None = None  # MLP: lr multiplier per hidden layer
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
@@ -59,14 +67,18 @@ class ExperimentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.widths, list):
-            object.__setattr__(self, "widths", tuple(self.widths))
+        for name in ("widths", "lr_layers"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        _canonical_numbers(self)
         _validate(self)
 
     # -- identity ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["widths"] = list(self.widths)
+        for name in ("widths", "lr_layers"):
+            if d[name] is not None:
+                d[name] = list(d[name])
         return d
 
     @classmethod
@@ -112,6 +124,8 @@ class ExperimentConfig:
         if self.optimizer != "sgd":
             parts.append(self.optimizer)
         parts.append(f"lr {self.lr:g}")
+        if self.lr_layers is not None:
+            parts.append("layers x" + "/".join(f"{m:g}" for m in self.lr_layers))
         if self.optimizer == "sgd" and self.momentum != ExperimentConfig.momentum:
             parts.append(f"momentum {self.momentum:g}")
         return " ".join([*parts, f"seed {self.seed}"])
@@ -124,6 +138,27 @@ class ExperimentConfig:
 
     def replace(self, **changes: Any) -> ExperimentConfig:
         return dataclasses.replace(self, **changes)
+
+
+_FLOAT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(ExperimentConfig) if "float" in str(f.type)
+)
+
+
+def _canonical_numbers(c: ExperimentConfig) -> None:
+    """Whole numbers given for float fields become floats (``lr=1`` is ``lr=1.0``), so
+    equal configs hash alike; bools and other types are left for validation to refuse."""
+
+    def as_float(value: Any) -> Any:
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        return float(value) if is_int else value
+
+    for name in _FLOAT_FIELDS:
+        value = getattr(c, name)
+        if isinstance(value, tuple):
+            object.__setattr__(c, name, tuple(as_float(v) for v in value))
+        else:
+            object.__setattr__(c, name, as_float(value))
 
 
 def _widths(widths: tuple[int, ...]) -> str:
@@ -152,7 +187,7 @@ def _validate(c: ExperimentConfig) -> None:
     if not (isinstance(widths, tuple) and widths):
         validate.fail("widths", "a non-empty sequence of positive integers", widths)
     for i, width in enumerate(widths):
-        validate.integer(f"widths[{i}]", width, at_least=1)
+        validate.integer(f"widths[{i}]", width, at_least=1, at_most=MAX_WIDTH)
     for field in ("batch_size", "max_epochs"):
         validate.integer(field, getattr(c, field), at_least=1)
     for field in ("patience", "train_subset"):
@@ -161,10 +196,25 @@ def _validate(c: ExperimentConfig) -> None:
     validate.integer("seed", c.seed, at_least=0, at_most=validate.MAX_SEED)
     for field in ("dropout_input", "dropout_hidden"):
         validate.real(field, getattr(c, field), at_least=0, below=1)
-    validate.real("lr", c.lr, above=0)
+    validate.real("lr", c.lr, above=0, at_most=MAX_LR)
+    if c.lr_layers is not None:
+        if c.model != "mlp" or not (
+            isinstance(c.lr_layers, tuple) and len(c.lr_layers) == len(c.widths)
+        ):
+            validate.fail(
+                "lr_layers",
+                f"None, or one multiplier per hidden layer ({len(c.widths)}) of an mlp",
+                c.lr_layers,
+            )
+        for i, m in enumerate(c.lr_layers):
+            validate.real(f"lr_layers[{i}]", m, above=0, at_most=MAX_LR / c.lr)
     validate.real("momentum", c.momentum, at_least=0, below=1)
     validate.real("weight_decay", c.weight_decay, at_least=0)
     accelerated = c.activation.startswith(("gaaf_", "surrogate_"))
+    if c.gaaf_K != ExperimentConfig.gaaf_K and not c.activation.startswith("gaaf_"):
+        validate.fail(
+            "gaaf_K", "left at its default unless the activation is gaaf_*", c.gaaf_K
+        )
     for field in SHAPE_FIELDS:
         value = getattr(c, field)
         if value is None:

@@ -167,16 +167,107 @@ REGIME_MOMENTA = (0.9, 0.0)
 """SGD momentum 0.9 (the book's full profile) and 0 (plain SGD, which the paper's
 epoch counts suggest)."""
 
+MOMENTUM0_LRS = (0.05, 0.1)
+"""Learning rates for plain SGD (momentum 0) at which runs stop before the 300-epoch
+cap: lr 0.01 with momentum 0.9 takes steps like lr 0.1 without momentum."""
+
 
 def mnist_regimes(profile: str, seeds: Sequence[int] | None = None) -> Plan:
     """The MNIST table in both optimizer regimes at reduced width: groups
-    ``"momentum 0.9: base"`` ... ``"momentum 0: gaaf"``, the profile's seeds."""
-    return {
+    ``"momentum 0.9: base"`` ... ``"momentum 0: gaaf"`` at lr 0.01 (the profile's seeds;
+    every momentum-0 run there reaches the epoch cap), and ``"momentum 0, lr 0.05:
+    base"`` ... at each of :data:`MOMENTUM0_LRS` (seeds 0, 1, 2 at full)."""
+    plan = {
         f"momentum {m:g}: {v}": mnist_benchmark(
             profile, [v], seeds, momentum=m, **_reduced(profile)
         )
         for m in REGIME_MOMENTA
         for v in MNIST_VARIANTS
+    }
+    chosen = _full_default(profile, seeds, LR_GRID_SEEDS)
+    for lr in MOMENTUM0_LRS:
+        for v in MNIST_VARIANTS:
+            plan[f"momentum 0, lr {lr:g}: {v}"] = mnist_benchmark(
+                profile, [v], chosen, momentum=0.0, lr=lr, **_reduced(profile)
+            )
+    return plan
+
+
+LR_GRID = (0.005, 0.01, 0.02, 0.04, 0.08)
+"""The learning rates of the MNIST grid (momentum 0.9, reduced width): x16 in all."""
+
+LR_GRID_SEEDS = (0, 1, 2)
+SELECTED_SEEDS = (0, 1, 2, 3, 4)
+
+
+Cells = dict[str, dict[float, list[ExperimentConfig]]]
+"""A learning-rate grid: arm -> learning rate -> configs (one per seed)."""
+
+
+def mnist_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
+    """Base, dropout and GAAF at each rate of :data:`LR_GRID`, reduced width, momentum
+    0.9, seeds 0, 1, 2 at full. Each arm's rate is chosen on validation
+    (:func:`gaaf.selection.select_rates`)."""
+    chosen = _full_default(profile, seeds, LR_GRID_SEEDS)
+    return {
+        v: {
+            lr: mnist_benchmark(profile, [v], chosen, lr=lr, **_reduced(profile))
+            for lr in LR_GRID
+        }
+        for v in MNIST_VARIANTS
+    }
+
+
+def cells_plan(cells: Cells) -> Plan:
+    """A grid as a chapter plan: groups ``"lr 0.005: base"`` ..."""
+    return {
+        f"lr {lr:g}: {arm}": configs
+        for arm, by_lr in cells.items()
+        for lr, configs in by_lr.items()
+    }
+
+
+def mnist_lr_grid(profile: str, seeds: Sequence[int] | None = None) -> Plan:
+    """:func:`mnist_lr_cells` as a chapter plan."""
+    return cells_plan(mnist_lr_cells(profile, seeds))
+
+
+def mnist_at_rates(
+    profile: str,
+    rates: dict[str, float],
+    reduced: bool = True,
+    seeds: Sequence[int] | None = None,
+) -> Plan:
+    """Each arm (``base``, ``dropout``, ``gaaf``) at its own learning rate ``rates[arm]``
+    (chosen on the grid's validation accuracy), at reduced width (5 seeds at full) or
+    at the paper's width (``reduced=False``, 3 seeds). Groups are the arms' names."""
+    default = SELECTED_SEEDS if reduced else LR_GRID_SEEDS
+    chosen = _full_default(profile, seeds, default)
+    width = _reduced(profile) if reduced else {}
+    return {
+        v: mnist_benchmark(profile, [v], chosen, lr=lr, **width)
+        for v, lr in rates.items()
+    }
+
+
+GAAF_GAINS = (5.77, 3.85, 2.03)
+"""GAAF's gradient gain per hidden layer (bottom first): the epoch-1 mean |dL/dW| of
+GAAF over the base network's, geometric mean over seeds 0-4 at reduced width, lr 0.01
+(:func:`gaaf.measures.epoch1_gains` recomputes it from the records; a test checks it)."""
+
+
+def mnist_layer_lr(profile: str, seeds: Sequence[int] | None = None) -> Plan:
+    """Is GAAF only a per-layer learning rate? The base network with each hidden layer's
+    learning rate multiplied by :data:`GAAF_GAINS` (output layer at lr 0.01), reduced
+    width, seeds 0-4 at full: group ``"base, GAAF's layer rates"``."""
+    chosen = _full_default(profile, seeds, SELECTED_SEEDS)
+    width = _reduced(profile)
+    n = len(width.get("widths", mnist_config(profile).widths))
+    gains = GAAF_GAINS if n == len(GAAF_GAINS) else (GAAF_GAINS[0],) * n
+    return {
+        "base, GAAF's layer rates": mnist_benchmark(
+            profile, ["base"], chosen, lr_layers=gains, **width
+        )
     }
 
 
@@ -198,7 +289,7 @@ the bump's width ``c`` (default 3.4) and height (default 1), and the base networ
 twice the learning rate (GAAF doubles the slope at 0, so part of its speed could be a
 larger step)."""
 
-MECHANISM_SEEDS = (0, 1, 2)
+MECHANISM_SEEDS = (0, 1, 2, 3, 4)
 
 
 def mechanism_plan(profile: str, seeds: Sequence[int] | None = None) -> Plan:
@@ -273,6 +364,57 @@ def cnn_lr_pilot(profile: str) -> Plan:
         ]
         for lr in CNN_LR_PILOT
         for variant in CNN_VARIANTS
+    }
+
+
+CNN_LR_GRID = {
+    "base": (0.005, 0.01, 0.02),
+    "bn": (0.005, 0.01, 0.02, 0.05),
+    "gaaf": (0.005, 0.01, 0.02),
+    "bn_gaaf": (0.005, 0.01, 0.02, 0.05),
+}
+"""The learning rates of the CNN grid, per variant (10 epochs at :data:`CPU_CNN`
+scale): x10 for the batch-norm arms, x4 for the others (GAAF-ReLU without batch norm
+diverges above 0.005 in the 2-epoch pilot)."""
+
+CNN_GRID_SEEDS = (0, 1)
+
+
+def cnn_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
+    """Each CNN variant on Fashion-MNIST at :data:`CPU_CNN` scale at each of its
+    :data:`CNN_LR_GRID` rates, seeds 0, 1 at full."""
+    chosen = _seeds(profile, _full_default(profile, seeds, CNN_GRID_SEEDS))
+    scale = by_profile(profile, smoke={}, default={}, full=CPU_CNN)
+    return {
+        variant: {
+            lr: [
+                cnn_config("fashion_mnist", profile, variant, **scale, lr=lr, seed=s)
+                for s in chosen
+            ]
+            for lr in lrs
+        }
+        for variant, lrs in CNN_LR_GRID.items()
+    }
+
+
+def cnn_lr_grid(profile: str, seeds: Sequence[int] | None = None) -> Plan:
+    """:func:`cnn_lr_cells` as a chapter plan."""
+    return cells_plan(cnn_lr_cells(profile, seeds))
+
+
+def cnn_at_rates(
+    profile: str, rates: dict[str, float], seeds: Sequence[int] | None = None
+) -> Plan:
+    """Each CNN variant at its own rate ``rates[variant]`` (chosen on validation), at
+    :data:`CPU_CNN` scale, seeds 0, 1, 2 at full. Groups are the variants' names."""
+    chosen = _seeds(profile, _full_default(profile, seeds, CPU_CNN_SEEDS))
+    scale = by_profile(profile, smoke={}, default={}, full=CPU_CNN)
+    return {
+        v: [
+            cnn_config("fashion_mnist", profile, v, **scale, lr=lr, seed=s)
+            for s in chosen
+        ]
+        for v, lr in rates.items()
     }
 
 

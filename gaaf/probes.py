@@ -273,3 +273,235 @@ def probe(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
         "correlations": [correlation_summary(h) for h in hs],
         "net_inputs": [net_input_summary(z) for z in zs],
     }
+
+
+# ------------------------------------------ flatness, robustness, noise at fixed weights
+
+PROBE_EXAMPLES = 10_000
+"""Training images the flatness probe evaluates (the first of the training part)."""
+
+PERTURBATIONS = (0.05, 0.1)
+"""Relative sizes of the flatness probe's random weight perturbations: every weight
+matrix ``W`` moves by Gaussian noise scaled to norm ``rho * ||W||``."""
+
+PERTURBATION_DRAWS = 8
+INPUT_NOISE = (0.1, 0.3, 0.5)
+"""Standard deviations of the robustness probe's Gaussian input noise, in pixel units
+(pixels lie in [0, 1]; the noise is not clipped)."""
+
+NOISE_SLOPE_EXAMPLES = 5_000
+PAPER_DROPOUT = (0.2, 0.5)
+"""The dropout rates (input, hidden) injected into a network trained without dropout."""
+
+PROBE_SEED = 0
+"""Every probe draws its noise from a generator seeded with this, so every network is
+probed with the same perturbations, input noise and masks."""
+
+
+def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1000):
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = 0
+    for i in range(0, len(x), batch):
+        logits = model(x[i : i + batch])
+        total += nn.functional.cross_entropy(
+            logits, y[i : i + batch], reduction="sum"
+        ).double()
+        correct += int((logits.argmax(1) == y[i : i + batch]).sum())
+    return total.item() / len(x), correct / len(x)
+
+
+def _weights(model: nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+@torch.no_grad()
+def flatness(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    sizes: tuple[float, ...] = PERTURBATIONS,
+    draws: int = PERTURBATION_DRAWS,
+) -> dict[str, Any]:
+    """How much the training loss rises when the weights move at random.
+
+    For each relative size ``rho`` and each of ``draws`` draws, every weight matrix
+    (hidden and output; biases stay) gets Gaussian noise scaled to ``rho`` times its
+    Frobenius norm, and the mean cross-entropy on ``x, y`` (evaluation mode) is
+    compared with the unperturbed one. A flatter minimum has a smaller ``rise``.
+    Forward passes only, so GAAF (which has no double backward) is probed like tanh.
+    """
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(PROBE_SEED)
+    weights = _weights(model)
+    saved = [w.detach().clone() for w in weights]
+    base, _ = _loss(model, x, y)
+    rows = []
+    try:
+        for rho in sizes:
+            rises = []
+            for _ in range(draws):
+                for w, w0 in zip(weights, saved, strict=True):
+                    noise = torch.randn(w.shape, generator=generator).to(w)
+                    w.copy_(w0 + noise * (rho * w0.norm() / noise.norm()))
+                rises.append(_loss(model, x, y)[0] - base)
+            t = torch.tensor(rises, dtype=torch.float64)
+            rows.append(
+                {"rho": rho, "rise": t.mean().item(), "rise_std": t.std().item()}
+            )
+    finally:
+        for w, w0 in zip(weights, saved, strict=True):
+            w.copy_(w0)
+        model.train(was_training)
+    return {"examples": len(x), "draws": draws, "train_loss": base, "perturbed": rows}
+
+
+@torch.no_grad()
+def input_noise(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    pixel_std: torch.Tensor,
+    levels: tuple[float, ...] = INPUT_NOISE,
+) -> dict[str, Any]:
+    """Accuracy on ``x, y`` (normalized images) with Gaussian noise of each standard
+    deviation in ``levels`` (pixel units; ``pixel_std`` is the per-channel std the
+    normalization divided by) added to every pixel; one fixed draw per level."""
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(PROBE_SEED)
+    scale = pixel_std.reshape(1, -1, 1, 1).to(x)
+    try:
+        clean = _loss(model, x, y)
+        rows = []
+        for level in levels:
+            noise = torch.randn(x.shape, generator=generator).to(x) * (level / scale)
+            loss, acc = _loss(model, x + noise, y)
+            rows.append({"std": level, "acc": acc, "loss": loss})
+    finally:
+        model.train(was_training)
+    return {
+        "examples": len(x),
+        "clean": {"acc": clean[1], "loss": clean[0]},
+        "noisy": rows,
+    }
+
+
+def _masked_twin(model: nn.Module, rates: tuple[float, float]) -> nn.Module:
+    """A copy of the MLP ``model`` with dropout at ``rates`` (input, hidden) and its
+    dropout layers (only) in training mode: the same weights, with masks on."""
+    import copy
+
+    twin = copy.deepcopy(model).eval()
+    twin.input_dropout = nn.Dropout(rates[0]).train()
+    twin.dropouts = nn.ModuleList(nn.Dropout(rates[1]).train() for _ in twin.dropouts)
+    return twin
+
+
+def _layer_gradients(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int
+) -> dict[str, Any]:
+    """Mean |dL/dz|, |dL/dh|, |dL/dW| per hidden layer over batches of ``x``, with the
+    model in whatever mode it is in, and the mean loss."""
+    layers = _hidden_layers(model)
+    n = len(layers)
+    sums = torch.zeros(3, n, dtype=torch.float64, device=x.device)
+    loss_sum = 0.0
+
+    def add(q: int, k: int):
+        def hook(grad: torch.Tensor) -> None:
+            sums[q, k] += grad.abs().mean(dtype=torch.float64)
+
+        return hook
+
+    def keep(k: int):
+        def hook(module, inputs, output):
+            inputs[0].register_hook(add(0, k))
+            output.register_hook(add(1, k))
+
+        return hook
+
+    handles = [act.register_forward_hook(keep(k)) for k, act in enumerate(layers)]
+    batches = 0
+    try:
+        for i in range(0, len(x), batch):
+            model.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(
+                model(x[i : i + batch]), y[i : i + batch]
+            )
+            loss.backward()
+            for k, linear in enumerate(model.linears):
+                sums[2, k] += linear.weight.grad.abs().mean(dtype=torch.float64)
+            loss_sum += loss.item()
+            batches += 1
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.zero_grad(set_to_none=True)
+    means = (sums / batches).cpu().tolist()
+    return {
+        "loss": loss_sum / batches,
+        "dz": means[0],
+        "dh": means[1],
+        "dw": means[2],
+        "slope": [
+            z / h if h else None for z, h in zip(means[0], means[1], strict=True)
+        ],
+    }
+
+
+def noise_slope(
+    model: nn.Module,
+    config: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> dict[str, Any]:
+    """The paper's mechanism, tested within one network: at the trained weights and on
+    the same batches, the gradients through each hidden layer with dropout masks on
+    against masks off.
+
+    Masks are the run's own dropout rates, or :data:`PAPER_DROPOUT` injected into a
+    network trained without dropout; they are drawn from a generator seeded with
+    :data:`PROBE_SEED`. For each mode: the mean loss and, per hidden layer (bottom
+    first), mean ``|dL/dz|``, ``|dL/dh|``, ``|dL/dW|`` and the slope factor
+    ``dz / dh`` (the mean slope the gradient meets in the activation). The paper's
+    mechanism predicts a larger slope factor with masks on.
+    """
+    rates = (config.dropout_input, config.dropout_hidden)
+    injected = not any(rates)
+    if injected:
+        rates = PAPER_DROPOUT
+    plain = _masked_twin(model, (0.0, 0.0)).eval()
+    masked = _masked_twin(model, rates)
+    batch = config.batch_size
+    off = _layer_gradients(plain, x, y, batch)
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(PROBE_SEED)
+        on = _layer_gradients(masked, x, y, batch)
+    return {
+        "examples": len(x),
+        "rates": list(rates),
+        "injected": injected,
+        "masks_off": off,
+        "masks_on": on,
+    }
+
+
+def probe_trained(model: nn.Module, config: Any, data: Any) -> dict[str, Any]:
+    """Every probe of a trained MLP that a record keeps (``model`` at its best epoch):
+    ``test`` (:func:`probe` on the test images), ``flatness`` (on the first
+    :data:`PROBE_EXAMPLES` training images), ``input_noise`` (on the test images) and
+    ``noise_slope`` (on the first :data:`NOISE_SLOPE_EXAMPLES` training images)."""
+    train = data.train.head(config.train_subset)
+    return {
+        "test": probe(model, data.test.x),
+        "flatness": flatness(model, train.x[:PROBE_EXAMPLES], train.y[:PROBE_EXAMPLES]),
+        "input_noise": input_noise(model, data.test.x, data.test.y, data.std),
+        "noise_slope": noise_slope(
+            model,
+            config,
+            train.x[:NOISE_SLOPE_EXAMPLES],
+            train.y[:NOISE_SLOPE_EXAMPLES],
+        ),
+    }

@@ -22,7 +22,9 @@ import os
 import platform
 import socket
 import subprocess
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,15 +35,16 @@ import torch
 import gaaf
 from gaaf.config import ExperimentConfig
 from gaaf.data import DataError, load
-from gaaf.io import atomic_write_json, temporary_files
+from gaaf.io import atomic_write_bytes, atomic_write_json, temporary_files
 from gaaf.params import check_profile, resolve_device
 from gaaf.plans import Plan
-from gaaf.probes import GradientFlow, probe
+from gaaf.probes import GradientFlow, probe_trained
 from gaaf.train import Diverged, train
 
 __all__ = [
     "NOT_RUN",
     "RECORD_FORMAT",
+    "Busy",
     "Runs",
     "all_records",
     "checkpoint_path",
@@ -126,7 +129,68 @@ def load_record(path: Path | str) -> dict[str, Any]:
             f"record {path} is incomplete or does not match its config; delete it to "
             "rerun the run"
         )
+    if not path.stem.endswith(f"-{config.hash}"):
+        raise ValueError(
+            f"record {path} holds the run of config {config.hash} ({config.label}), "
+            "which its file name does not name; move it to the name "
+            f"{config.slug}-{config.hash}.json or delete it"
+        )
     return record
+
+
+def _stored_config(path: Path) -> ExperimentConfig | None:
+    """The config a record file holds, if it can be read at all."""
+    try:
+        return ExperimentConfig.from_dict(json.loads(path.read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def find_record(config: ExperimentConfig, results: Path | str) -> dict[str, Any] | None:
+    """The record of ``config`` under ``results``, checked, or None if there is none.
+
+    A file at the config's name that holds another config's run is set aside (renamed
+    to ``<name>.mismatch-<its hash>``, never deleted) with one warning naming both, and
+    None is returned, so that no record is ever used for a config it does not belong to.
+    """
+    path = record_path(config, results)
+    if not path.exists():
+        return None
+    try:
+        record = load_record(path)
+    except ValueError:
+        stored = _stored_config(path)
+        if stored is None or stored == config:
+            raise  # damaged, not misplaced: the error says what to do
+    else:
+        stored = ExperimentConfig.from_dict(record["config"])
+        if stored == config:
+            return record
+    aside = path.with_name(f"{path.name}.mismatch-{stored.hash}")
+    path.replace(aside)
+    warnings.warn(
+        f"{path} held the run of another config ({stored.label}, {stored.hash}), not "
+        f"of {config.label} ({config.hash}); set it aside as {aside.name} and training "
+        "this config instead",
+        stacklevel=2,
+    )
+    return None
+
+
+def _start_info() -> dict[str, Any]:
+    """What a (re)start of training records of itself: the commit of the code (and
+    whether the tree had uncommitted changes), the host and the date."""
+    commit = _git_commit()
+    return {
+        "commit": commit.removesuffix("+dirty") if commit else None,
+        "dirty": commit.endswith("+dirty") if commit else None,
+        "host": socket.gethostname(),
+        "date": _now(),
+    }
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _git_commit() -> str | None:
@@ -184,10 +248,16 @@ def _nvidia_driver() -> str | None:
     )
 
 
-def provenance(device: torch.device, wall_seconds: float) -> dict[str, Any]:
-    """Where and how a number was computed: package and commit, torch, Python, device
-    (with CUDA and driver versions on a GPU), the runtime image if one is named in
-    ``$GAAF_RUNTIME_IMAGE`` (the GPU workflow sets it), wall time and date."""
+def provenance(
+    device: torch.device,
+    wall_seconds: float,
+    starts: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Where and how a number was computed: package and commit (read when the record is
+    written), torch, Python, device (with CUDA and driver versions on a GPU), the
+    runtime image if one is named in ``$GAAF_RUNTIME_IMAGE`` (the GPU workflow sets it),
+    wall time and date; ``starts``: the commit, dirtiness, thread count, host and date
+    of the first start of training and of every resume."""
     info: dict[str, Any] = {
         "gaaf_version": gaaf.__version__,
         "git_commit": _git_commit(),
@@ -195,19 +265,31 @@ def provenance(device: torch.device, wall_seconds: float) -> dict[str, Any]:
         "python_version": platform.python_version(),
         "device": device_name(device),
         "wall_seconds": wall_seconds,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
+        "date": _now(),
     }
     if device.type == "cuda":
         info["cuda_version"] = torch.version.cuda
         info["nvidia_driver"] = _nvidia_driver()
     if os.environ.get("GAAF_RUNTIME_IMAGE"):
         info["runtime_image"] = os.environ["GAAF_RUNTIME_IMAGE"]
+    if starts is not None:
+        info["starts"] = starts
     return info
 
 
 # --------------------------------------------------------------------------- locks
+
+
+STALE_AFTER = 600.0
+"""Seconds without a heartbeat after which a lock is stale and taken over, whichever
+host it names (a Colab VM that disconnected, a runner that was killed)."""
+
+HEARTBEAT = 30.0
+"""Seconds between the heartbeats of a process that holds a lock."""
+
+
+class Busy(ValueError):
+    """Another live process holds the config's lock."""
 
 
 def _alive(pid: int) -> bool:
@@ -221,33 +303,82 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def _lock(config: ExperimentConfig, results: Path | str) -> Iterator[None]:
-    """Hold the config's lock file while training it. A lock whose process is gone
-    (same host) is taken over; a live one is a ValueError naming its owner."""
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Serialize lock decisions among the processes of this host (an OS lock on the
+    folder, released by the OS if the process dies); a no-op where there is none."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _owner(path: Path) -> dict[str, Any] | None:
+    """The lock's owner (pid, host) and its heartbeat's age in seconds; None if there
+    is no lock."""
+    try:
+        text, mtime = path.read_text(), path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    words = text.split()
+    pid = int(words[0]) if words and words[0].isdigit() else None
+    host = words[1] if len(words) > 1 else None
+    return {"pid": pid, "host": host, "age": max(0.0, time.time() - mtime)}
+
+
+def _stale(owner: dict[str, Any]) -> bool:
+    same_host = owner["host"] in (None, socket.gethostname())
+    gone = owner["pid"] is None or (same_host and not _alive(owner["pid"]))
+    return gone or owner["age"] > STALE_AFTER
+
+
+@contextlib.contextmanager
+def _lock(
+    config: ExperimentConfig, results: Path | str, force: bool = False
+) -> Iterator[None]:
+    """Hold the config's lock file while training it, with a heartbeat (its mtime,
+    renewed every :data:`HEARTBEAT` seconds). A lock is taken over when its process is
+    gone (same host), when its heartbeat is older than :data:`STALE_AFTER` (any host),
+    or with ``force``; otherwise :class:`Busy` names its owner and what to do."""
     path = lock_path(config, results)
     path.parent.mkdir(parents=True, exist_ok=True)
     me = f"{os.getpid()} {socket.gethostname()}"
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = path.read_text().split() if path.is_file() else []
-            pid = int(owner[0]) if owner and owner[0].isdigit() else None
-            host = owner[1] if len(owner) > 1 else socket.gethostname()
-            if pid is not None and (host != socket.gethostname() or _alive(pid)):
-                raise ValueError(
-                    f"{config.label} is being trained by process {pid} on {host} "
-                    f"(lock {path}); wait for it to finish, or stop it and run again"
-                ) from None
-            path.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        break
+    with _exclusive(path.parent):
+        owner = _owner(path)
+        if owner is not None and not force and not _stale(owner):
+            raise Busy(
+                f"{config.label} is being trained by process {owner['pid']} on "
+                f"{owner['host']} (last heartbeat {owner['age']:.0f} s ago; lock "
+                f"{path}). Wait for it to finish; if that process no longer runs, "
+                "run again with --force-unlock (train(..., force_unlock=True)); a lock "
+                f"without a heartbeat for {STALE_AFTER / 60:.0f} minutes is taken over "
+                "by itself"
+            )
+        atomic_write_bytes(path, me.encode())  # whole or not at all
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT):
+            with contextlib.suppress(OSError):
+                if path.read_text() == me:
+                    os.utime(path)
+
+    heart = threading.Thread(target=beat, daemon=True, name=f"lock {path.name}")
+    heart.start()
     try:
         yield
     finally:
-        path.unlink(missing_ok=True)
+        stop.set()
+        heart.join()
+        with contextlib.suppress(OSError), _exclusive(path.parent):
+            if path.read_text() == me:
+                path.unlink()
 
 
 # ---------------------------------------------------------------------------- runs
@@ -259,21 +390,29 @@ def run(
     device: str | torch.device = "auto",
     progress: bool = True,
     data_root: Path | str | None = None,
+    force_unlock: bool = False,
 ) -> dict[str, Any]:
     """The record of ``config``: read if complete, else trained (resuming) and written.
+    While training, the config's lock is held (:class:`Busy` if another process holds
+    it; ``force_unlock`` takes it anyway).
 
     A run whose training loss stops being finite is recorded as ``diverged`` (its
     history up to then, no metrics), so a learning-rate pilot keeps its evidence.
     """
     path = record_path(config, results)
-    if path.exists():
-        return load_record(path)
+    if (found := find_record(config, results)) is not None:
+        return found
     device = resolve_device(device)
-    with _lock(config, results):
-        if path.exists():  # finished by another process while we waited
-            return load_record(path)
+    with _lock(config, results, force=force_unlock):
+        if (found := find_record(config, results)) is not None:  # finished meanwhile
+            return found
         checkpoint = checkpoint_path(config, results)
-        for stale in [*temporary_files(path), *temporary_files(checkpoint)]:
+        lock = lock_path(config, results)
+        for stale in [
+            *temporary_files(path),
+            *temporary_files(checkpoint),
+            *temporary_files(lock),
+        ]:
             stale.unlink(missing_ok=True)
         start = time.perf_counter()
         data = load(config.dataset, device, root=data_root)
@@ -285,11 +424,17 @@ def run(
                 checkpoint=checkpoint,
                 progress=progress,
                 callbacks=callbacks,
+                start_info=_start_info(),
             )
             if config.model == "mlp":
-                result["probes"]["test"] = probe(model, data.test.x)
+                result["probes"].update(probe_trained(model, config, data))
         except Diverged as err:
-            result = {"diverged": {"epoch": err.epoch}, "history": err.history}
+            result = {
+                "diverged": {"epoch": err.epoch},
+                "history": err.history,
+                "starts": err.starts,
+            }
+        starts = result.pop("starts")
         record = seal(
             {
                 "format": RECORD_FORMAT,
@@ -298,7 +443,7 @@ def run(
                 "label": config.label,
                 "config": config.to_dict(),
                 **result,
-                "provenance": provenance(device, time.perf_counter() - start),
+                "provenance": provenance(device, time.perf_counter() - start, starts),
             }
         )
         atomic_write_json(path, record)
@@ -391,11 +536,7 @@ def collect(
     if profile == "default":
         full = plan("full")
         found = {
-            name: [
-                load_record(p)
-                for c in configs
-                if (p := record_path(c, results)).exists()
-            ]
+            name: [r for c in configs if (r := find_record(c, results)) is not None]
             for name, configs in full.items()
         }
         if any(found.values()):

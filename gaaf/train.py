@@ -90,8 +90,14 @@ class Diverged(RuntimeError):
     """The training or validation loss became NaN or infinite: the run cannot give a
     result."""
 
-    def __init__(self, config: ExperimentConfig, epoch: int, history: list[dict]):
-        self.epoch, self.history = epoch, history
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        epoch: int,
+        history: list[dict],
+        starts: list[dict] | None = None,
+    ):
+        self.epoch, self.history, self.starts = epoch, history, starts or []
         super().__init__(
             f"{config.label} diverged in epoch {epoch} (its loss is not "
             f"finite); lower the learning rate (lr={config.lr:g})"
@@ -159,13 +165,26 @@ def evaluate(
     return {"loss": loss.item() / len(split), "acc": correct.item() / len(split)}
 
 
+def _param_groups(config: ExperimentConfig, model: nn.Module) -> Any:
+    """The model's parameters, or with ``lr_layers`` one group per hidden layer (its
+    weights and biases at ``lr`` times the layer's multiplier) and one for the rest."""
+    if config.lr_layers is None:
+        return model.parameters()
+    layers = [
+        {"params": list(linear.parameters()), "lr": config.lr * m}
+        for linear, m in zip(model.linears, config.lr_layers, strict=True)
+    ]
+    taken = {id(p) for group in layers for p in group["params"]}
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    return [*layers, {"params": rest}]
+
+
 def _optimizer(config: ExperimentConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params = _param_groups(config, model)
     if config.optimizer == "adam":
-        return torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(
-        model.parameters(),
+        params,
         lr=config.lr,
         momentum=config.momentum,
         nesterov=config.nesterov,
@@ -198,6 +217,7 @@ class _State:
     bad_epochs: int = 0
     elapsed: float = 0.0
     step: int = 0
+    starts: list[dict[str, Any]] = field(default_factory=list)  # one per (re)start
 
     @property
     def stopped(self) -> bool:
@@ -223,6 +243,7 @@ class _State:
             "bad_epochs": self.bad_epochs,
             "elapsed": self.elapsed,
             "step": self.step,
+            "starts": self.starts,
             "hooks": {
                 c.name: s for c in self.callbacks if (s := c.state_dict()) is not None
             },
@@ -248,6 +269,7 @@ class _State:
             self.history, self.best = saved["history"], saved["best"]
             self.bad_epochs, self.elapsed = saved["bad_epochs"], saved["elapsed"]
             self.step = saved["step"]
+            self.starts = list(saved.get("starts", []))
             hooks = saved["hooks"]
         except (KeyError, RuntimeError, TypeError, ValueError, IndexError) as err:
             raise ValueError(
@@ -309,14 +331,14 @@ def _epoch(state: _State, data: DeviceData, train_split: Split) -> None:
         correct += (logits.argmax(1) == y).sum()
     epoch = len(state.history) + 1
     if not math.isfinite(loss_sum.item()):
-        raise Diverged(config, epoch, state.history)
+        raise Diverged(config, epoch, state.history, state.starts)
     for callback in state.callbacks:
         callback.after_epoch(model, epoch)
-    lr = state.optimizer.param_groups[0]["lr"]
+    lr = state.optimizer.param_groups[-1]["lr"]  # the base rate (lr_layers aside)
     state.scheduler.step()
     val = evaluate(model, data.val)
     if not math.isfinite(val["loss"]):  # weights blew up in the epoch's last steps
-        raise Diverged(config, epoch, state.history)
+        raise Diverged(config, epoch, state.history, state.starts)
     state.elapsed += time.perf_counter() - start
     state.history.append(
         {
@@ -353,12 +375,28 @@ def _check_batches(config: ExperimentConfig, n_train: int) -> None:
         )
 
 
+def _pinned_threads(state: _State, device: torch.device) -> int | None:
+    """On the CPU, the thread count of the run's first start if this start has
+    another (None otherwise): results are bitwise reproducible only under one count."""
+    first = state.starts[0].get("threads") if state.starts else None
+    if device.type != "cpu" or first is None or first == torch.get_num_threads():
+        return None
+    warnings.warn(
+        f"{state.config.label} started under {first} thread(s); it resumes under "
+        f"{first} too (not {torch.get_num_threads()}), so that it ends bit for bit as "
+        "an uninterrupted run",
+        stacklevel=3,
+    )
+    return first
+
+
 def train(
     config: ExperimentConfig,
     data: DeviceData,
     checkpoint: Path | str | None = None,
     progress: bool = True,
     callbacks: Sequence[Callback] = (),
+    start_info: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train the network ``config`` describes on ``data`` (already on its device).
 
@@ -367,8 +405,11 @@ def train(
     every epoch. Returns the network with its best-epoch weights, and the result:
     per-epoch ``history``, ``best_epoch`` (epochs to converge), ``epochs_run``,
     ``stopped_early``, the validation and test metrics of the best epoch, the training
-    time in seconds (summed over interruptions) and the callbacks' summaries. Raises
-    :class:`Diverged` when the training or validation loss stops being finite.
+    time in seconds (summed over interruptions), the callbacks' summaries, and
+    ``starts``: for the first start and every resume, the epoch it began after, the
+    thread count and ``start_info`` (the caller's provenance). On the CPU a resume runs
+    under the first start's thread count. Raises :class:`Diverged` when the training or
+    validation loss stops being finite.
     """
     device = data.train.x.device
     train_split = data.train.head(config.train_subset)
@@ -377,6 +418,31 @@ def train(
     saved = load_checkpoint(checkpoint) if checkpoint is not None else None
     if saved is not None:
         state.restore(saved, checkpoint)  # type: ignore[arg-type]
+    pinned, threads = _pinned_threads(state, device), torch.get_num_threads()
+    if pinned is not None:
+        torch.set_num_threads(pinned)
+    try:
+        state.starts.append(
+            {
+                "epoch": len(state.history),
+                "threads": torch.get_num_threads(),
+                **(start_info or {}),
+            }
+        )
+        return _loop(state, data, train_split, checkpoint, progress)
+    finally:
+        if pinned is not None:
+            torch.set_num_threads(threads)
+
+
+def _loop(
+    state: _State,
+    data: DeviceData,
+    train_split: Split,
+    checkpoint: Path | str | None,
+    progress: bool,
+) -> tuple[nn.Module, dict[str, Any]]:
+    config, device = state.config, train_split.x.device
     bar = tqdm(
         total=config.max_epochs,
         initial=len(state.history),
@@ -416,4 +482,5 @@ def _result(state: _State, data: DeviceData) -> dict[str, Any]:
         "test_acc": test["acc"],
         "train_seconds": state.elapsed,
         "probes": probes,
+        "starts": state.starts,
     }
