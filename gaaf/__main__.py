@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return command(args)
-    except (ValueError, DataError, FileNotFoundError) as err:
+    except (ValueError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except book.ChapterFailed as err:
@@ -374,8 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as err:  # a full disk, a read-only folder ...
         print(
-            f"error: {err.strerror or err} ({err.filename or 'a file'}); finished "
-            "epochs are kept in the last checkpoint: fix the cause and run again",
+            f"error: {err.strerror or err} ({err.filename or 'no file named'})",
             file=sys.stderr,
         )
         return 2

@@ -156,12 +156,19 @@ class Activation:
     kernel_fn: Callable[[Tensor], Tensor] | None = None
 
 
+FAST_TANH_ERROR = 2e-7
+"""The float32 forward of tanh used by GAAF differs from ``torch.tanh`` by at most this
+(1.79e-7 measured); GAAF's forward stays within ``1/(2K)`` of tanh (up to this) for
+every K, and within ``1/(2K)`` itself for K up to ``1 / (2 * FAST_TANH_ERROR)``."""
+
+
 def _fast_tanh(x: Tensor) -> Tensor:
     if x.dtype == torch.float64:
         return torch.tanh(x)
     # float32 (the working precision of the 16-bit types too): 2 sigmoid(2x) - 1, the
-    # same function, within 1e-7 of torch.tanh (far below GAAF's own 1/(2K)), and a
-    # sigmoid is several times cheaper than a tanh on CPUs
+    # same function, within 2e-7 of torch.tanh (FAST_TANH_ERROR; below GAAF's own
+    # 1/(2K) for every K up to 2.5e6), and a sigmoid is several times cheaper than a
+    # tanh on CPUs
     return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gaaf.io import atomic_write_bytes
+from gaaf.io import atomic_write_bytes, temporary_files
 
 __all__ = [
     "DATASETS",
@@ -253,8 +253,17 @@ def load_split(
         "labels": labels,
         "sha256": _digest(name, split, images, labels),
     }
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(cache, _torch_bytes(blob))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        for stale in temporary_files(cache):  # left by a write that was killed
+            stale.unlink(missing_ok=True)
+        atomic_write_bytes(cache, _torch_bytes(blob))
+    except OSError as err:  # a read-only dataset folder: read, don't cache
+        warnings.warn(
+            f"cannot write the dataset cache {cache} ({err.strerror or err}); the "
+            f"{name} {split} split is read from its files each time instead",
+            stacklevel=2,
+        )
     return images, labels
 
 

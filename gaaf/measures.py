@@ -22,6 +22,7 @@ __all__ = [
     "FLOW_QUANTITIES",
     "SPEED_TARGET",
     "accuracy_at",
+    "epoch1_gains",
     "epochs_reached",
     "epochs_to_target",
     "slope_factor",
@@ -79,3 +80,25 @@ def slope_factor(record: dict[str, Any]) -> list[list[float]]:
         [z / h if h else float("nan") for z, h in zip(zs, hs, strict=True)]
         for zs, hs in zip(dz, dh, strict=True)
     ]
+
+
+def epoch1_gains(
+    base: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]]
+) -> list[float]:
+    """Per hidden layer (bottom first), the geometric mean over seeds of ``other``'s
+    epoch-1 mean ``|dL/dW|`` over ``base``'s: how much larger a step the same learning
+    rate takes in each layer, measured while the training losses are still alike.
+    Records are paired by seed; a seed without a partner is left out."""
+    import math
+
+    by_seed = {r["config"]["seed"]: r for r in base}
+    logs: list[list[float]] = []
+    for r in other:
+        partner = by_seed.get(r["config"]["seed"])
+        if partner is None:
+            continue
+        mine, theirs = _per_epoch(r, "dw")[0], _per_epoch(partner, "dw")[0]
+        logs.append([math.log(a / b) for a, b in zip(mine, theirs, strict=True)])
+    if not logs:
+        raise ValueError("no seed has a record in both groups")
+    return [math.exp(sum(col) / len(col)) for col in zip(*logs, strict=True)]

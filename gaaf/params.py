@@ -55,6 +55,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved is None or resolved.type not in ("cpu", "cuda"):
         validate.fail("device", "'auto', 'cpu' or 'cuda[:N]'", device)
     assert resolved is not None
+    if resolved.type == "cpu" and resolved.index not in (None, 0):
+        validate.fail("device", "'cpu' (the CPU has no index but 0)", device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device {device!r} was asked for but no CUDA device is available here; "

@@ -434,6 +434,8 @@ def run(
                 "history": err.history,
                 "starts": err.starts,
             }
+        except OSError as err:  # a full disk, a read-only folder ...
+            raise _what_was_kept(err, checkpoint) from err
         starts = result.pop("starts")
         record = seal(
             {
@@ -449,6 +451,22 @@ def run(
         atomic_write_json(path, record)
         checkpoint.unlink(missing_ok=True)
     return record
+
+
+def _what_was_kept(err: OSError, checkpoint: Path) -> OSError:
+    """``err`` with what an interrupted run kept, and the file it names (the
+    checkpoint's folder where the system named none)."""
+    kept = (
+        f"the epochs finished so far are kept in {checkpoint}; fix the cause and run "
+        "again to resume"
+        if checkpoint.is_file()
+        else "no epoch had finished, so nothing was kept; fix the cause and run again"
+    )
+    return OSError(
+        err.errno,
+        f"{err.strerror or err}; {kept}",
+        err.filename or str(checkpoint.parent),
+    )
 
 
 def all_records(results: Path | str) -> list[dict[str, Any]]:

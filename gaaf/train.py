@@ -412,6 +412,11 @@ def train(
     validation loss stops being finite.
     """
     device = data.train.x.device
+    if config.train_subset is not None and config.train_subset > len(data.train):
+        raise ValueError(
+            f"train_subset must be at most the {len(data.train)} training images of "
+            f"{config.dataset}, got {config.train_subset}; use None for all of them"
+        )
     train_split = data.train.head(config.train_subset)
     _check_batches(config, len(train_split))
     state = _start(config, device, callbacks)
