@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,9 @@ __all__ = [
     "epoch1_gains",
     "epochs_reached",
     "epochs_to_target",
+    "flow_window",
+    "gradient_at_loss",
+    "loss_overlap",
     "slope_factor",
 ]
 
@@ -102,3 +106,68 @@ def epoch1_gains(
     if not logs:
         raise ValueError("no seed has a record in both groups")
     return [math.exp(sum(col) / len(col)) for col in zip(*logs, strict=True)]
+
+
+def _log_interp(x: float, xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """``y`` at ``x`` by linear interpolation of ``log y`` against ``log x`` between the
+    points ``(xs, ys)`` (in any order); None outside their range."""
+    import math
+
+    points = sorted(zip(xs, ys, strict=True))
+    if not points or not points[0][0] <= x <= points[-1][0]:
+        return None
+    lx = math.log(x)
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x0 <= x <= x1:
+            if x1 == x0:
+                return y0
+            t = (lx - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return math.exp((1 - t) * math.log(y0) + t * math.log(y1))
+    return points[0][1]  # a single point, equal to x
+
+
+def gradient_at_loss(
+    record: dict[str, Any], quantity: str, loss: float
+) -> list[float] | None:
+    """Per hidden layer (bottom first), the mean ``|gradient|`` of the epochs whose
+    running training loss (the mean over the epoch's batches, as the optimizer saw it)
+    was ``loss``: interpolated log-log between the epochs around it (per-epoch gradient
+    and loss track each other almost as a power law). None when the run's training loss
+    never passed through ``loss``."""
+    flow = _per_epoch(record, quantity)
+    losses = [row["train_loss"] for row in record["history"]][: len(flow)]
+    layers = len(flow[0]) if flow else 0
+    found = [_log_interp(loss, losses, [e[k] for e in flow]) for k in range(layers)]
+    return None if any(v is None for v in found) or not found else found  # type: ignore[return-value]
+
+
+def loss_overlap(records: Sequence[dict[str, Any]]) -> tuple[float, float] | None:
+    """The running training losses every one of ``records`` passed through: from the
+    highest of their lowest epoch losses to the lowest of their highest (None if empty).
+    """
+    lows = [
+        min(r["history"][e]["train_loss"] for e in range(len(r["history"])))
+        for r in records
+    ]
+    highs = [max(row["train_loss"] for row in r["history"]) for r in records]
+    if not records or max(lows) >= min(highs):
+        return None
+    return max(lows), min(highs)
+
+
+def flow_window(
+    record: dict[str, Any], quantity: str, window: str | int
+) -> list[float]:
+    """Mean ``|gradient|`` per hidden layer over a window of epochs: ``"all"`` (every
+    iteration, the paper's measure), ``"best"`` (up to the run's best epoch) or a number
+    of first epochs (epochs have equal numbers of iterations)."""
+    rows = _per_epoch(record, quantity)
+    if window == "all":
+        n = len(rows)
+    elif window == "best":
+        n = int(record["best_epoch"])
+    else:
+        n = validate.integer("window", window, at_least=1)
+    if n > len(rows):
+        raise ValueError(f"the run has {len(rows)} epochs, fewer than {n}")
+    return [sum(col) / n for col in zip(*rows[:n], strict=True)]

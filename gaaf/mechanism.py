@@ -6,19 +6,11 @@ backward ``tanh' + s``), GAAF without its shape (``s = 1``), the bump's width an
 height, and the base network at twice the learning rate; and the MNIST table in both
 optimizer regimes (:func:`gaaf.plans.mnist_regimes`).
 
-Each question is answered by one rule, written once here, on the test accuracy (in
-points) over seeds, by its 95% Welch interval (:func:`gaaf.stats.welch`):
-
-* *GAAF is a surrogate gradient* (:func:`surrogate_finding`): supported when the
-  interval of surrogate - GAAF contains 0 (the surrogate matches GAAF within seed
-  noise), not supported when it excludes 0;
-* *the shape matters* (:func:`shape_finding`): GAAF without its shape against GAAF,
-  judged by :func:`gaaf.verdicts.judge` with direction down (supported when the
-  interval lies below 0);
-* *not just a larger step* (:func:`step_finding`): GAAF against the base network at
-  twice the learning rate, judged by :func:`~gaaf.verdicts.judge` with direction up.
-
-Either side with fewer than 2 records: *not tested*.
+Each question compares test accuracy (points) over seeds, and all of them are one
+family (:data:`QUESTIONS`), judged by the rule of :mod:`gaaf.verdicts` after Holm's
+correction: "matches" questions (the surrogate, per-layer learning rates) by the
+equivalence test, the others by their direction; the bump's width and height are
+reported, in the family, without a claim to judge.
 """
 
 from __future__ import annotations
@@ -31,35 +23,37 @@ from gaaf.figures.style import display
 from gaaf.measures import SPEED_TARGET, epochs_reached
 from gaaf.plans import MNIST_VARIANTS, REGIME_MOMENTA
 from gaaf.runs import NOT_RUN
-from gaaf.stats import Groups, Record, Summary, summarize, values, welch
+from gaaf.stats import Groups, Record, summarize, values, welch
 from gaaf.tables import Table, mean_std, signed
 from gaaf.verdicts import (
-    NOT_SUPPORTED,
+    CONTRADICTED,
+    EQUIVALENT,
+    LEVEL,
+    NOT_IN_PAPER,
     NOT_TESTED,
-    PARTLY,
+    SMALLER,
     SUPPORTED,
+    UNRESOLVED,
     Effect,
     compare,
+    family,
     line,
 )
 
 __all__ = [
+    "QUESTIONS",
     "REFERENCES",
     "REGIME_MEASURES",
     "REGIME_TITLES",
     "TARGET",
     "Finding",
+    "Question",
     "difference_table",
     "findings",
-    "first_at_target",
     "interval_cell",
-    "matches_within_noise",
     "mechanism_table",
     "regime_finding",
     "regime_table",
-    "shape_finding",
-    "step_finding",
-    "surrogate_finding",
     "verdict_text",
 ]
 
@@ -72,15 +66,6 @@ REFERENCES = ("gaaf", "base")
 
 def _accuracies(records: Sequence[Record]) -> list[float]:
     return values(records, "test_acc", 100)
-
-
-def first_at_target(
-    records: Sequence[Record], target: float = TARGET
-) -> tuple[Summary | None, int]:
-    """The first epoch at ``target`` validation accuracy: its :class:`~gaaf.stats.Summary` over the
-    runs that reached it (None if none did) and how many did."""
-    reached = epochs_reached(records, target)
-    return (summarize(reached) if reached else None), len(reached)
 
 
 def _first_cell(records: Sequence[Record], target: float) -> str:
@@ -271,11 +256,105 @@ def regime_finding(groups: Groups, planned: dict[str, int] | None = None) -> str
 # ---------------------------------------------------------------------- the findings
 
 
+class Question(NamedTuple):
+    """One mechanism question: ``a`` against ``b`` in test accuracy, and how it is
+    judged: ``"matches"`` (an equivalence test: ``a`` matches ``b`` within the margin of
+    :data:`gaaf.verdicts.EQUIVALENCE_MARGIN`), a direction (+1: ``a`` above ``b``), or
+    None (reported, in the family, not judged). ``says``: a sentence per outcome."""
+
+    question: str
+    a: str
+    b: str
+    kind: str | int | None
+    says: dict[str, str]
+
+
+_NOT_TESTED = "Not enough runs: {numbers}."
+
+QUESTIONS = (
+    Question(
+        "GAAF is a surrogate gradient",
+        "surrogate",
+        "gaaf",
+        "matches",
+        {
+            EQUIVALENT: "The surrogate (forward exactly tanh, backward tanh' + s) "
+            "matches GAAF's test accuracy: {numbers}. GAAF's forward sawtooth is not "
+            "needed for its accuracy.",
+            UNRESOLVED: "The seeds can neither show that the surrogate (forward exactly "
+            "tanh, backward tanh' + s) matches GAAF nor that it differs: {numbers}.",
+            SUPPORTED: "The surrogate is more accurate than GAAF: {numbers}.",
+            CONTRADICTED: "The surrogate is less accurate than GAAF: {numbers}. The "
+            "forward sawtooth changes the result.",
+        },
+    ),
+    Question(
+        "GAAF is a per-layer learning rate",
+        "base, GAAF's layer rates",
+        "gaaf",
+        "matches",
+        {
+            EQUIVALENT: "The base network with each layer's learning rate raised by "
+            "GAAF's measured gradient gain matches GAAF's test accuracy: {numbers}. "
+            "GAAF's accuracy needs nothing but those larger steps.",
+            UNRESOLVED: "The seeds can neither show that per-layer learning rates "
+            "matched to GAAF's gains match GAAF nor that they differ: {numbers}.",
+            SUPPORTED: "The base network with GAAF's per-layer learning rates is more "
+            "accurate than GAAF: {numbers}.",
+            CONTRADICTED: "The base network with GAAF's per-layer learning rates is "
+            "less accurate than GAAF: {numbers}. Larger steps alone do not give "
+            "GAAF's accuracy.",
+        },
+    ),
+    Question(
+        "The shape matters",
+        "gaaf, no shape",
+        "gaaf",
+        -1,
+        {
+            SUPPORTED: "Without its shape (s = 1: every slope raised by 1) GAAF is less "
+            "accurate: {numbers}.",
+            SMALLER: "Without its shape GAAF is less accurate, by little: {numbers}.",
+            UNRESOLVED: "Without its shape GAAF's accuracy cannot be told from GAAF's: "
+            "{numbers}.",
+            CONTRADICTED: "Without its shape GAAF is more accurate: {numbers}.",
+        },
+    ),
+    Question(
+        "Not just a larger step",
+        "gaaf",
+        "base, lr x2",
+        +1,
+        {
+            SUPPORTED: "GAAF is more accurate than the base network at twice the "
+            "learning rate: {numbers}. A larger step alone does not give GAAF's "
+            "accuracy.",
+            SMALLER: "GAAF is more accurate than the base network at twice the learning "
+            "rate, by little: {numbers}.",
+            UNRESOLVED: "GAAF's accuracy cannot be told from the base network's at "
+            "twice the learning rate: {numbers}.",
+            CONTRADICTED: "The base network at twice the learning rate is more accurate "
+            "than GAAF: {numbers}.",
+        },
+    ),
+    *(
+        Question(f"The bump's {what}", name, "gaaf", None, {})
+        for what, name in (
+            ("width (c 1)", "gaaf, c 1"),
+            ("width (c 10)", "gaaf, c 10"),
+            ("height (0.5)", "gaaf, height 0.5"),
+            ("height (2)", "gaaf, height 2"),
+        )
+    ),
+)
+"""The mechanism chapter's family of comparisons, corrected together (Holm)."""
+
+
 class Finding(NamedTuple):
     """The answer to one mechanism question: its ``word`` (a verdict word of
     :mod:`gaaf.verdicts`), a ``sentence`` with the numbers it rests on, those numbers
     alone (``evidence``), and the comparison itself (``effect``: test accuracy in
-    points, ``a - b``)."""
+    points, ``a - b``, corrected with the chapter's family)."""
 
     question: str
     word: str
@@ -288,112 +367,60 @@ class Finding(NamedTuple):
         return "\n".join([self.sentence, "", line(self.effect)])
 
 
-def matches_within_noise(effect: Effect) -> str:
-    """The rule of "GAAF is a surrogate gradient": *supported* when the interval of
-    the difference contains 0, *not supported* when it excludes 0, *not tested*
-    without an interval."""
-    if effect.interval is None:
-        return NOT_TESTED
-    return NOT_SUPPORTED if effect.interval.excludes_zero() else SUPPORTED
-
-
-def _effect(groups: Groups, a: str, b: str, direction: int | None) -> Effect:
+def _effect(groups: Groups, q: Question) -> Effect:
     return compare(
-        f"test accuracy (points), {display(a)} - {display(b)}",
-        (display(a), _accuracies(groups.get(a, []))),
-        _accuracies(groups.get(b, [])),
-        direction=direction,
+        f"test accuracy (points), {display(q.a)} - {display(q.b)}",
+        (display(q.a), _accuracies(groups.get(q.a, []))),
+        _accuracies(groups.get(q.b, [])),
+        direction=q.kind if isinstance(q.kind, int) else None,
+        reaches=q.kind == "matches",
     )
 
 
 def _numbers(e: Effect, b: str) -> str:
-    """The comparison in words: difference, interval, whether it contains 0, seeds."""
-    seeds = f"{e.n[0]} vs {e.n[1]} seeds"
-    if e.interval is None:
+    """The comparison in words: difference, interval, adjusted p, seeds."""
+    if e.interval is None or e.test is None:
         return (
             f"{e.a} has {e.n[0]} and {display(b)} {e.n[1]} records; an interval needs "
             "at least 2 per side"
         )
     i = e.interval
-    where = "excludes 0" if i.excludes_zero() else "contains 0"
-    return (
+    adjusted = e.p_adjusted if e.p_adjusted is not None else e.test.p
+    text = (
         f"{e.a} - {display(b)} = {signed(i.diff)} points, 95% interval "
-        f"[{signed(i.low)}, {signed(i.high)}], which {where} ({seeds})"
+        f"[{signed(i.low)}, {signed(i.high)}], Holm-adjusted p = {adjusted:.2g} "
+        f"({e.n[0]} vs {e.n[1]} seeds)"
     )
+    if e.word in (UNRESOLVED, NOT_IN_PAPER) and adjusted >= LEVEL:
+        text += f"; these seeds resolve differences of {e.test.resolvable:.2g} points or more"
+    return text
 
 
-def _finding(
-    question: str, effect: Effect, word: str, b: str, says: dict[str, str]
-) -> Finding:
-    evidence = _numbers(effect, b)
-    body = says.get(word, "{numbers}.").format(numbers=evidence)
-    sentence = f"**{question}: {word}.** {body}"
-    return Finding(question, word, sentence, effect._replace(word=word), evidence)
-
-
-def surrogate_finding(groups: Groups) -> Finding:
-    """(a) GAAF is a surrogate gradient: the surrogate (``gaaf.activations.Surrogate``)
-    against GAAF, by :func:`matches_within_noise`."""
-    effect = _effect(groups, "surrogate", "gaaf", None)
-    says = {
-        SUPPORTED: "The surrogate (forward exactly tanh, backward tanh' + s) matches "
-        "GAAF's test accuracy within seed noise: {numbers}. GAAF's forward sawtooth is "
-        "not needed for its accuracy, as far as these seeds resolve.",
-        NOT_SUPPORTED: "The surrogate (forward exactly tanh, backward tanh' + s) does "
-        "not match GAAF's test accuracy: {numbers}. The forward sawtooth changes the "
-        "result.",
-        NOT_TESTED: "Not enough runs: {numbers}.",
-    }
-    return _finding(
-        "GAAF is a surrogate gradient",
-        effect,
-        matches_within_noise(effect),
-        "gaaf",
-        says,
-    )
-
-
-def shape_finding(groups: Groups) -> Finding:
-    """(b) The shape matters: GAAF without its shape (``s = 1``) against GAAF, judged
-    by :func:`gaaf.verdicts.judge` with direction down."""
-    effect = _effect(groups, "gaaf, no shape", "gaaf", -1)
-    says = {
-        SUPPORTED: "Without its shape (s = 1: every slope raised by 1) GAAF is less "
-        "accurate: {numbers}.",
-        PARTLY: "Without its shape GAAF's mean accuracy is lower, but not beyond seed "
-        "noise: {numbers}.",
-        NOT_SUPPORTED: "Without its shape GAAF is not less accurate: {numbers}.",
-        NOT_TESTED: "Not enough runs: {numbers}.",
-    }
-    return _finding("The shape matters", effect, effect.word, "gaaf", says)
-
-
-def step_finding(groups: Groups) -> Finding:
-    """(c) Not just a larger step: GAAF against the base network at twice the learning
-    rate, judged by :func:`gaaf.verdicts.judge` with direction up."""
-    effect = _effect(groups, "gaaf", "base, lr x2", +1)
-    says = {
-        SUPPORTED: "GAAF is more accurate than the base network at twice the learning "
-        "rate: {numbers}. A larger step alone does not give GAAF's accuracy.",
-        PARTLY: "GAAF's mean accuracy is above the base network's at twice the "
-        "learning rate, but not beyond seed noise: {numbers}.",
-        NOT_SUPPORTED: "The base network at twice the learning rate is as accurate as "
-        "GAAF: {numbers}. A larger step may be all GAAF's accuracy needs.",
-        NOT_TESTED: "Not enough runs: {numbers}.",
-    }
-    return _finding("Not just a larger step", effect, effect.word, "base, lr x2", says)
-
-
-def findings(groups: Groups) -> tuple[Finding, Finding, Finding]:
-    """The three mechanism questions, (a) to (c), on the mechanism plan's groups."""
-    return surrogate_finding(groups), shape_finding(groups), step_finding(groups)
+def findings(groups: Groups) -> list[Finding]:
+    """Every question of :data:`QUESTIONS`, judged as one family."""
+    effects = family([_effect(groups, q) for q in QUESTIONS])
+    out = []
+    for q, e in zip(QUESTIONS, effects, strict=True):
+        evidence = _numbers(e, q.b)
+        says = q.says.get(e.word, _NOT_TESTED if e.word == NOT_TESTED else "{numbers}.")
+        body = says.format(numbers=evidence)
+        out.append(
+            Finding(
+                q.question, e.word, f"**{q.question}: {e.word}.** {body}", e, evidence
+            )
+        )
+    return out
 
 
 def verdict_text(
     groups: Groups, regimes: Groups, planned: dict[str, int] | None = None
 ) -> str:
-    """The chapter's verdict in Markdown: the three findings (word and numbers), then
+    """The chapter's verdict in Markdown: the judged findings (word and numbers), then
     the optimizer regimes (:func:`regime_finding`; ``planned``: the regimes' plan)."""
-    lines = [f"- **{f.question}: {f.word}.** {f.evidence}." for f in findings(groups)]
+    lines = [
+        f"- **{f.question}: {f.word}.** {f.evidence}."
+        for f in findings(groups)
+        if f.word != NOT_IN_PAPER
+    ]
     lines.append(f"- **The optimizer regimes.** {regime_finding(regimes, planned)}")
     return "\n".join(lines)

@@ -250,12 +250,6 @@ def mnist_at_rates(
     }
 
 
-GAAF_GAINS = (5.77, 3.85, 2.03)
-"""GAAF's gradient gain per hidden layer (bottom first): the epoch-1 mean |dL/dW| of
-GAAF over the base network's, geometric mean over seeds 0-4 at reduced width, lr 0.01
-(:func:`gaaf.measures.epoch1_gains` recomputes it from the records; a test checks it)."""
-
-
 def mnist_layer_lr(profile: str, seeds: Sequence[int] | None = None) -> Plan:
     """Is GAAF only a per-layer learning rate? The base network with each hidden layer's
     learning rate multiplied by :data:`GAAF_GAINS` (output layer at lr 0.01), reduced
@@ -271,6 +265,12 @@ def mnist_layer_lr(profile: str, seeds: Sequence[int] | None = None) -> Plan:
     }
 
 
+GAAF_GAINS = (5.77, 3.85, 2.03)
+"""GAAF's gradient gain per hidden layer (bottom first): the epoch-1 mean |dL/dW| of
+GAAF over the base network's, geometric mean over seeds 0-4 at reduced width, lr 0.01
+(:func:`gaaf.measures.epoch1_gains` recomputes it from the records; a test checks it)."""
+
+
 MECHANISM_VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
     "base, lr x2": {"lr": 0.02},
@@ -282,12 +282,14 @@ MECHANISM_VARIANTS: dict[str, dict[str, Any]] = {
     "gaaf, c 10": {"activation": "gaaf_tanh", "gaaf_c": 10.0},
     "gaaf, height 0.5": {"activation": "gaaf_tanh", "gaaf_height": 0.5},
     "gaaf, height 2": {"activation": "gaaf_tanh", "gaaf_height": 2.0},
+    "base, GAAF's layer rates": {"lr_layers": GAAF_GAINS},
 }
 """What makes GAAF work, at reduced width and not in the paper. The surrogate gradient
 (forward tanh exactly, backward tanh' + s), no shape (s = 1: every slope raised by 1),
 the bump's width ``c`` (default 3.4) and height (default 1), and the base network at
 twice the learning rate (GAAF doubles the slope at 0, so part of its speed could be a
-larger step)."""
+larger step), and the base network with each hidden layer's learning rate multiplied by
+GAAF's measured gradient gain in that layer (:data:`GAAF_GAINS`)."""
 
 MECHANISM_SEEDS = (0, 1, 2, 3, 4)
 

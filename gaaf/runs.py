@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -193,7 +194,15 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+@functools.cache
 def _git_commit() -> str | None:
+    """The commit of the code this process loaded (``+dirty`` when the tree had
+    uncommitted changes to tracked files), read once, at the first start of training:
+    later edits of the tree do not change the code a running process executes."""
+    return _read_git_commit()
+
+
+def _read_git_commit() -> str | None:
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(

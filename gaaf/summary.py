@@ -12,7 +12,7 @@ from gaaf import claims, paper
 from gaaf.figures.style import display
 from gaaf.stats import Groups
 from gaaf.tables import Table, number, signed
-from gaaf.verdicts import NOT_IN_PAPER, NOT_TESTED, Effect, Verdict
+from gaaf.verdicts import NOT_IN_PAPER, NOT_TESTED, WORDS, Effect, Verdict
 
 __all__ = [
     "Row",
@@ -22,6 +22,7 @@ __all__ = [
     "rows",
     "summarize",
     "verdict_table",
+    "words",
 ]
 
 
@@ -191,6 +192,12 @@ def verdict_table(found: Sequence[Row]) -> Table:
 def _cell(text: str) -> str:
     """``text`` safe in a Markdown table cell (``|z|`` would end the cell)."""
     return text.replace("|", "\\|")
+
+
+def words() -> str:
+    """The verdict words and what each means, as a Markdown list
+    (:data:`gaaf.verdicts.WORDS`)."""
+    return "\n".join(f"- *{word}*: {meaning}." for word, meaning in WORDS.items())
 
 
 def by_word(found: Sequence[Row]) -> str:

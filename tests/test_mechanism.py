@@ -7,7 +7,14 @@ import pytest
 
 from gaaf import mechanism
 from gaaf.runs import NOT_RUN
-from gaaf.verdicts import NOT_SUPPORTED, NOT_TESTED, PARTLY, SUPPORTED
+from gaaf.verdicts import (
+    CONTRADICTED,
+    EQUIVALENT,
+    NOT_IN_PAPER,
+    NOT_TESTED,
+    SUPPORTED,
+    UNRESOLVED,
+)
 
 
 def record(test_acc: float, best_epoch: int, val_accs: list[float]) -> dict:
@@ -73,11 +80,6 @@ def test_mechanism_table_rows():
     assert surrogate[1:] == [NOT_RUN, NOT_RUN]
 
 
-def test_first_at_target_counts_the_runs_that_reached_it():
-    found, reached = mechanism.first_at_target(GAAF[:1] + BASE)
-    assert reached == 1 and found is not None and found.mean == 2
-
-
 def test_regime_tables_put_the_papers_numbers_beside_ours():
     capped = [dict(r, stopped_early=False) for r in BASE[:2]]
     groups = {"momentum 0: gaaf": GAAF, "momentum 0: base": BASE}
@@ -123,65 +125,74 @@ def test_regime_finding_orders_the_models_as_the_paper_or_not():
     )
 
 
+def finding(groups: dict, question: str) -> mechanism.Finding:
+    (found,) = [f for f in mechanism.findings(groups) if f.question == question]
+    return found
+
+
 @pytest.mark.parametrize(
     ("surrogate", "word"),
     [
-        ([0.981, 0.983, 0.982], SUPPORTED),  # difference 0: within seed noise
-        ([0.990, 0.992, 0.994], NOT_SUPPORTED),  # +1.00 [+0.55, +1.45]
+        ([0.9820, 0.9821, 0.9819, 0.9820, 0.9820], EQUIVALENT),  # within +-0.1 points
+        ([0.981, 0.983, 0.982], UNRESOLVED),  # 0 on average, too few seeds to match
+        ([0.990, 0.992, 0.994], SUPPORTED),  # +1.00 [+0.55, +1.45]: above GAAF
         ([0.990], NOT_TESTED),
     ],
 )
-def test_surrogate_finding(surrogate, word):
-    found = mechanism.surrogate_finding(
-        {
-            "gaaf": GAAF,
-            "surrogate": group(
-                surrogate, first=(2,) * len(surrogate), bests=(5,) * len(surrogate)
-            ),
-        }
-    )
+def test_the_surrogate_matches_gaaf_only_by_an_equivalence_test(surrogate, word):
+    gaaf = group([0.9819, 0.9820, 0.9821], bests=(5,) * 3)
+    if word != EQUIVALENT:
+        gaaf = GAAF
+    n = len(surrogate)
+    groups = {
+        "gaaf": gaaf,
+        "surrogate": group(surrogate, first=(2,) * n, bests=(5,) * n),
+    }
+    found = finding(groups, "GAAF is a surrogate gradient")
     assert found.word == word == found.effect.word
     assert found.sentence.startswith(f"**GAAF is a surrogate gradient: {word}.**")
-    if word == NOT_SUPPORTED:
-        assert (
-            "+1 points, 95% interval [+0.547, +1.45], which excludes 0"
-            in found.sentence
-        )
+    if word == UNRESOLVED:
+        assert "these seeds resolve differences of" in found.sentence
 
 
-def test_shape_finding_supported_when_no_shape_is_below_beyond_noise():
-    found = mechanism.shape_finding({"gaaf": GAAF, "gaaf, no shape": BASE})
+def test_the_shape_finding_is_supported_when_no_shape_is_below_beyond_noise():
+    found = finding({"gaaf": GAAF, "gaaf, no shape": BASE}, "The shape matters")
     assert found.word == SUPPORTED
     assert (
-        "GAAF, no shape - GAAF = -0.5 points, 95% interval [-0.953, -0.0466], which "
-        "excludes 0 (3 vs 3 seeds)" in found.sentence
+        "GAAF, no shape - GAAF = -0.5 points, 95% interval [-0.953, -0.0466], "
+        "Holm-adjusted p = 0.038 (3 vs 3 seeds)" in found.sentence  # t = 3.06, 4 dof
     )
     assert found.markdown().startswith(found.sentence)
 
 
-def test_shape_finding_partly_when_the_mean_is_lower_within_noise():
-    # 97.0, 98.0, 99.0 (mean 98.0, std 1.0) against GAAF's 98.2: -0.20, interval wide
-    found = mechanism.shape_finding(
-        {"gaaf": GAAF, "gaaf, no shape": group([0.97, 0.98, 0.99])}
-    )
-    assert found.word == PARTLY
-    assert "-0.2 points" in found.sentence and "which contains 0" in found.sentence
+def test_the_family_is_corrected_together():
+    # the same comparison as above, now beside a second resolved one: Holm doubles
+    # the larger p, and 0.04 becomes 0.08 (unresolved)
+    groups = {"gaaf": GAAF, "gaaf, no shape": BASE, "base, lr x2": BASE}
+    shape = finding(groups, "The shape matters")
+    assert shape.effect.p_adjusted == pytest.approx(2 * shape.effect.test.p)
+    assert shape.word == UNRESOLVED
 
 
-def test_step_finding():
-    assert mechanism.step_finding({"gaaf": GAAF, "base, lr x2": BASE}).word == SUPPORTED
-    assert (
-        mechanism.step_finding({"gaaf": BASE, "base, lr x2": GAAF}).word
-        == NOT_SUPPORTED
+def test_the_step_finding_and_the_questions_asked():
+    assert finding(
+        {"gaaf": GAAF, "base, lr x2": BASE}, "Not just a larger step"
+    ).word == (SUPPORTED)
+    reverse = finding({"gaaf": BASE, "base, lr x2": GAAF}, "Not just a larger step")
+    assert reverse.word == CONTRADICTED
+    untested = finding(
+        {"gaaf": GAAF, "base, lr x2": BASE[:1]}, "Not just a larger step"
     )
-    untested = mechanism.step_finding({"gaaf": GAAF, "base, lr x2": BASE[:1]})
     assert untested.word == NOT_TESTED
     assert "GAAF has 3 and base, lr x2 1 records" in untested.sentence
-    assert [f.question for f in mechanism.findings({})] == [
+    assert [f.question for f in mechanism.findings({})][:4] == [
         "GAAF is a surrogate gradient",
+        "GAAF is a per-layer learning rate",
         "The shape matters",
         "Not just a larger step",
     ]
+    bump = finding({"gaaf": GAAF, "gaaf, c 1": BASE}, "The bump's width (c 1)")
+    assert bump.word == NOT_IN_PAPER and bump.effect.p_adjusted is not None
 
 
 def test_curve_panels_figure_keeps_one_colour_per_group():

@@ -46,7 +46,10 @@ def test_verdict_text_and_the_stopping_rule_follow_the_claim():
     text = mnist.verdict_text(GROUPS)
     word = claims.claim4(GROUPS).word
     assert text.startswith(f"**Claim 4 on MNIST: {word}.**")
-    assert "*Reaches dropout's accuracy: not supported.*" in text
+    # GAAF 98.20 against dropout 98.40 and the base 97.97-98.10 with 3 seeds a side:
+    # neither resolved after Holm nor within +-0.1 points
+    assert "*Reaches dropout's accuracy: unresolved.*" in text
+    assert "GAAF is not shown to reach dropout's accuracy" in text
     sentence = mnist.stopping_rule(GROUPS)
     assert sentence.endswith(f"the same as with the stopping rule (*{word}*).")
     # first epochs 5, 6, 7 against 20: x0.3 of dropout's, the paper's 114/169 = x0.67

@@ -19,14 +19,6 @@ def test_welch_is_scipys_welch_t_interval():
     assert stats.welch([1.0, 1.0], [0.0, 0.0]) == (1.0, 1.0, 1.0, 0.95)
 
 
-def test_seed_pairs_count_ties_apart():
-    pairs = stats.seed_pairs([3, 4, 1], [1, 3.5])
-    # 3>1, 3<3.5, 4>1, 4>3.5, 1=1, 1<3.5
-    assert pairs == (3, 1, 2)
-    assert str(pairs) == "higher in 3 of 6 seed pairs, tied in 1"
-    assert str(stats.seed_pairs([2], [1])) == "higher in 1 of 1 seed pairs"
-
-
 def test_summarize_by_hand():
     assert stats.summarize([1.0, 2.0, 3.0]) == (2.0, 1.0, 3)
     assert stats.summarize([5.0]) == (5.0, None, 1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gaaf import cost_tables, plans, tables
+from gaaf import cost_tables, plans, stats, tables
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import probe_value
@@ -71,7 +71,7 @@ def test_mnist_table_puts_ours_beside_the_papers():
     assert gaaf[:3] == ["GAAF", "1", "98.40 (1 seed)"]
 
 
-def test_interval_rows_count_ties_and_refuse_one_seed():
+def test_interval_rows_give_p_values_and_refuse_one_seed():
     groups = {
         "gaaf": [fake(0.98, 5), fake(0.99, 5, 1)],
         "base": [fake(0.98, 5), fake(0.97, 5, 1)],
@@ -86,13 +86,9 @@ def test_interval_rows_count_ties_and_refuse_one_seed():
     # difference 98.5 - 97.5 = 1; each side's variance of the mean 0.25, so the standard
     # error is sqrt(0.5) on 2 degrees of freedom, t(0.975, 2) = 4.30265:
     # 1 -+ 4.30265 * 0.707107 = [-2.04, 4.04]
-    assert row == [
-        "test_acc: GAAF - base",
-        "+1",
-        "[-2.04, +4.04]",
-        "no",
-        "GAAF higher in 3 of 4 seed pairs, tied in 1",
-    ]
+    # t = 1 / 0.707 = 1.414 on 2 dof: p = 0.29; the rank test on 2 vs 2 with a tie
+    assert row[:4] == ["test_acc: GAAF - base", "+1", "[-2.04, +4.04]", "0.29"]
+    assert row[4] == f"{stats.rank_test([98, 99], [98, 97]):.2g}"
     assert single[1] == "fewer than 2 seeds"
     _, (missing,) = tables.interval_rows(groups, [("gaaf", "bn", "test_acc", 1)])
     assert missing[1] == NOT_RUN
