@@ -1,33 +1,44 @@
-"""Command line: ``python -m gaaf train ...`` and ``python -m gaaf run-book ...``.
-
-    python -m gaaf train --profile full --variant gaaf --seeds 0 1 2 3 4
-    python -m gaaf train --model cnn --dataset fashion_mnist --variant bn --lr 0.1
-    python -m gaaf run-book --profile full --chapter gaaf_derived --device cuda
-    python -m gaaf bench activations --device cuda
-
-``train`` starts from the book's MNIST MLP (or, with ``--model cnn``, the base CNN) at
-the given profile and variant; every config field can be overridden by its own flag
-(``--widths 512 512 512``, ``--patience none``). Finished runs are read from their
-records, interrupted ones resume. A bad value stops with one line naming it.
+"""Command line: ``python -m gaaf train ...``, ``plan``, ``run-book`` and ``bench``
+(:data:`EXAMPLES`; ``python -m gaaf --help`` says the rest).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import inspect
+import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gaaf import bench, book, plans, selection, stats, validate
+import gaaf
+from gaaf import bench, book, plans, runs, selection, stats, validate
 from gaaf.config import ExperimentConfig
 from gaaf.data import DataError
 from gaaf.params import PROFILES, resolve_device
 from gaaf.runs import Busy, find_record, record_path, run
 
 _NOT_FLAGS = {"seed"}  # given as --seeds
+
+EXAMPLES = """\
+examples:
+  python -m gaaf train --profile full --variant gaaf --seeds 0 1 2 3 4
+  python -m gaaf train --model cnn --dataset fashion_mnist --variant bn --lr 0.1
+  python -m gaaf plan cnn --profile full --shard 1/4 --device cuda
+  python -m gaaf run-book --profile full --chapter gaaf_derived --device cuda
+  python -m gaaf run-book --profile full --device cuda --shard 2/3
+  python -m gaaf bench activations --device cuda
+
+train starts from the book's MNIST MLP (or, with --model cnn, the base CNN) at the
+given profile and variant; every config field can be overridden by its own flag
+(--widths 512 512 512, --patience none). Finished runs are read from their records,
+interrupted ones resume. With --shard K/N a command takes the K-th of N slices of its
+runs, so that N machines share them; their results folders merge by union
+(gaaf.book.merge_records). A bad value stops with one line naming it."""
 
 
 def _parse_value(text: str, annotation: str) -> object:
@@ -45,14 +56,27 @@ def _parse_value(text: str, annotation: str) -> object:
     return text
 
 
+def _field_help() -> dict[str, str]:
+    """Each config field's help: its type and the comment beside it in
+    :class:`~gaaf.config.ExperimentConfig` (the one place it is written)."""
+    source = inspect.getsource(ExperimentConfig)
+    found = re.findall(r"^    (\w+): ([^=\n]+?) = [^#\n]*?(?:#\s*(.*))?$", source, re.M)
+    return {name: f"{kind}; {note}" if note else kind for name, kind, note in found}
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("config fields (override the profile's values)")
+    helps = _field_help()
     for field in dataclasses.fields(ExperimentConfig):
         if field.name in _NOT_FLAGS:
             continue
         nargs = "+" if field.name == "widths" else None
         group.add_argument(
-            f"--{field.name.replace('_', '-')}", dest=field.name, nargs=nargs
+            f"--{field.name.replace('_', '-')}",
+            dest=field.name,
+            nargs=nargs,
+            metavar=field.name.upper(),
+            help=helps.get(field.name, str(field.type)).replace("%", "%%"),
         )
 
 
@@ -86,8 +110,8 @@ def _train(args: argparse.Namespace) -> int:
         seeds = validate.seed_list("seeds", args.seeds)
     resolve_device(args.device)
     records, diverged = [], []
-    for seed in seeds:
-        config = base.replace(seed=seed)
+    seeded = {base.label: [base.replace(seed=seed) for seed in seeds]}
+    for config in plan_configs(seeded, _shard(args.shard)):
         record = run(
             config,
             args.results,
@@ -180,6 +204,8 @@ def _plan(args: argparse.Namespace) -> int:
     name = validate.choice("plan", args.name, builders)
     configs = plan_configs(builders[name](args.profile), _shard(args.shard))
     resolve_device(args.device)
+    if args.add_probes:
+        return _add_probes(configs, args)
     if args.list:
         for config in configs:
             done = find_record(config, args.results) is not None
@@ -227,6 +253,60 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_probes(configs: list, args: argparse.Namespace) -> int:
+    """Add the probes older records lack (:func:`gaaf.reprobe.add_probes`)."""
+    from gaaf.reprobe import add_probes, missing_probes
+
+    todo = [
+        c
+        for c in configs
+        if (r := find_record(c, args.results)) is not None and missing_probes(r)
+    ]
+    for i, config in enumerate(todo, 1):
+        print(
+            f"probes {i} of {len(todo)}: training {config.label} again ...", flush=True
+        )
+        add_probes(config, args.results, progress=not args.quiet)
+        print(
+            f"probes {i} of {len(todo)} added: the run reproduced bit for bit",
+            flush=True,
+        )
+    print(f"{len(todo)} record(s) given the probes they lacked")
+    return 0
+
+
+def sharded(collect: Callable[..., runs.Runs], shard: tuple[int, int]):
+    """``collect`` (:func:`gaaf.runs.collect`) that takes, of each plan it is given,
+    only the configs of ``shard`` (:func:`plan_configs`): N processes, one per shard,
+    train each config of every plan once between them."""
+
+    @functools.wraps(collect)
+    def collect_shard(plan, profile, *args, **kwargs):
+        def part(at: str) -> plans.Plan:
+            whole = plan(at)
+            mine = {c.hash for c in plan_configs(whole, shard)}
+            return {
+                n: [c for c in group if c.hash in mine] for n, group in whole.items()
+            }
+
+        return collect(part, profile, *args, **kwargs)
+
+    return collect_shard
+
+
+def shard_cell(shard: tuple[int, int]) -> str:
+    """The cell ``run-book --shard K/N`` runs in each chapter right after its
+    parameters: the chapter's plans, from there on, are this shard's slices."""
+    k, n = shard
+    return (
+        f"# Added by `python -m gaaf run-book --shard {k}/{n}`: this kernel trains only\n"
+        f"# the runs of shard {k} of {n} of each plan (gaaf.__main__.sharded).\n"
+        "from gaaf import __main__ as _cli, runs\n"
+        "\n"
+        f"runs.collect = _cli.sharded(runs.collect, ({k}, {n}))"
+    )
+
+
 def _run_book(args: argparse.Namespace) -> int:
     notebooks = book.chapter_notebooks(args.root)
     if args.chapter:
@@ -237,14 +317,32 @@ def _run_book(args: argparse.Namespace) -> int:
                 f"chapter {unknown[0]!r} is not in the book; chapters: {', '.join(by_name)}"
             )
         notebooks = [by_name[c] for c in args.chapter]
+    shard = _shard(args.shard)
+    setup = shard_cell(shard) if shard != (1, 1) else None
+    failed = []
     for notebook in notebooks:
         print(
-            f"running {notebook} at profile {args.profile!r} on device {args.device!r} ..."
+            f"running {notebook} at profile {args.profile!r} on device {args.device!r}"
+            + (f", shard {args.shard}" if setup else "")
+            + " ...",
+            flush=True,
         )
-        output, seconds = book.run_chapter(
-            notebook, args.output, profile=args.profile, device=args.device
+        try:
+            output, seconds = book.run_chapter(
+                notebook, args.output, args.profile, device=args.device, setup=setup
+            )
+        except book.NoKernel:
+            raise
+        except book.ChapterFailed as err:  # the next chapters still run
+            print(f"  error: {err}", file=sys.stderr, flush=True)
+            failed.append(notebook.stem)
+            continue
+        print(f"  done in {seconds:.0f} s -> {output}", flush=True)
+    if failed:
+        raise book.ChapterFailed(
+            f"{len(failed)} of {len(notebooks)} chapters failed: {', '.join(failed)} "
+            "(their errors are above)"
         )
-        print(f"  done in {seconds:.0f} s -> {output}")
     return 0
 
 
@@ -283,10 +381,31 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when available, else the CPU), cpu or cuda[:N]",
+    )
+
+
+def _shard_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help=f"only the K-th of every N {what} (for N machines; default: all)",
+    )
+
+
 def _runner_flags(parser: argparse.ArgumentParser) -> None:
     """The flags every command that trains takes."""
-    parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="where run records are read and written (default: results)",
+    )
+    _device_flag(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--force-unlock",
@@ -297,16 +416,26 @@ def _runner_flags(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m gaaf", description=__doc__.split("\n")[0]
+        prog="python -m gaaf",
+        description="Train the book's runs, run its chapters, and benchmark GAAF.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"gaaf {gaaf.__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    profile_help = "smoke (seconds), default (reduced scale) or full (paper scale)"
 
     train = commands.add_parser("train", help="train one config, for one or more seeds")
-    train.add_argument("--profile", choices=PROFILES, default="default")
+    train.add_argument(
+        "--profile", choices=PROFILES, default="default", help=profile_help
+    )
     train.add_argument("--variant", default="base", help="a row of the paper's table")
     train.add_argument(
         "--seeds", type=int, nargs="+", help="default: the profile's seeds"
     )
+    _shard_flag(train, "seeds")
     _runner_flags(train)
     _add_config_flags(train)
 
@@ -316,24 +445,40 @@ def _parser() -> argparse.ArgumentParser:
     plan_cmd.add_argument(
         "name", help=f"one of: {', '.join(_plan_builders(Path('results')))}"
     )
-    plan_cmd.add_argument("--profile", choices=PROFILES, default="full")
+    plan_cmd.add_argument(
+        "--profile", choices=PROFILES, default="full", help=profile_help
+    )
     plan_cmd.add_argument(
         "--shard", help="K/N: only the K-th of every N runs (for N machines)"
     )
     plan_cmd.add_argument(
         "--list", action="store_true", help="list the runs and whether they are done"
     )
+    plan_cmd.add_argument(
+        "--add-probes",
+        action="store_true",
+        help="train older records again (CPU) to add the probes they lack, if the "
+        "retraining reproduces them bit for bit",
+    )
     _runner_flags(plan_cmd)
 
     run_book = commands.add_parser(
         "run-book", help="run chapter notebooks through papermill"
     )
-    run_book.add_argument("--profile", choices=PROFILES, default="default")
+    run_book.add_argument(
+        "--profile", choices=PROFILES, default="default", help=profile_help
+    )
     run_book.add_argument(
         "--chapter", nargs="+", help="chapter notebook names (default: all)"
     )
-    run_book.add_argument("--device", default="auto")
-    run_book.add_argument("--output", type=Path, default=Path("_build/papermill"))
+    _device_flag(run_book)
+    _shard_flag(run_book, "runs of each plan a chapter trains")
+    run_book.add_argument(
+        "--output",
+        type=Path,
+        default=Path("_build/papermill"),
+        help="where the executed notebooks go (default: _build/papermill)",
+    )
     run_book.add_argument(
         "--root", type=Path, default=Path("."), help="the repository root"
     )
@@ -341,14 +486,39 @@ def _parser() -> argparse.ArgumentParser:
     bench_cmd = commands.add_parser(
         "bench", help="benchmarks that record their numbers"
     )
-    bench_cmd.add_argument("which", choices=["activations", "loader"])
-    bench_cmd.add_argument("--device", default="auto")
     bench_cmd.add_argument(
-        "--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000, 16_000_000]
+        "which",
+        choices=["activations", "loader"],
+        help="activations: GAAF against the plain activation; loader: an epoch "
+        "through gaaf's loader against torchvision's DataLoader",
     )
-    bench_cmd.add_argument("--widths", type=int, nargs="+", default=[1024, 1024, 1024])
-    bench_cmd.add_argument("--repeats", type=int, default=None)
-    bench_cmd.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    _device_flag(bench_cmd)
+    bench_cmd.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1_000_000, 4_000_000, 16_000_000],
+        help="activations: tensor sizes in elements",
+    )
+    bench_cmd.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        default=[1024, 1024, 1024],
+        help="loader: the MLP's hidden widths",
+    )
+    bench_cmd.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed repeats (default: 20 for activations, 3 for loader)",
+    )
+    bench_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/results"),
+        help="where the record goes (default: benchmarks/results)",
+    )
 
     return parser
 

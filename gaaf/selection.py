@@ -103,3 +103,40 @@ def chosen_rates(
             f"no learning rate of the grid qualifies for {', '.join(none)}"
         )
     return {arm: s.lr for arm, s in selected.items() if s.lr is not None}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A learning-rate grid as a chapter shows it: the records found (``runs``), by arm
+    and rate (``cells``), and each arm's selection (``chosen``)."""
+
+    runs: Any  # gaaf.runs.Runs
+    cells: dict[str, dict[float, list[dict[str, Any] | None]]]
+    chosen: dict[str, Selected]
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """Each arm's chosen rate (arms without one are left out)."""
+        return {arm: s.lr for arm, s in self.chosen.items() if s.lr is not None}
+
+
+def collect_grid(
+    cells: Any,
+    profile: str,
+    results: Any,
+    device: str = "auto",
+    data_root: Any = None,
+    progress: bool = True,
+) -> Grid:
+    """Collect a grid's records (:func:`gaaf.runs.collect` of ``cells(profile)`` as a
+    plan) and select each arm's rate on the records found. Where the grid is not
+    complete yet, the selection is made among the rates whose every seed has a record
+    (:func:`select_rate` says which were left out)."""
+    from gaaf.plans import cells_plan
+    from gaaf.runs import collect
+
+    runs = collect(
+        lambda p: cells_plan(cells(p)), profile, results, device, data_root, progress
+    )
+    found = grid_records(cells(runs.profile), results)
+    return Grid(runs, found, select_rates(found))

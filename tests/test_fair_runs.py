@@ -227,3 +227,42 @@ def test_plan_trains_what_is_missing_and_reads_the_rest(tmp_path, capsys):
     assert "run 1 of 3:" in out and "3 trained (0 diverged)" in out and "ETA" in out
     assert cli.main([*args, "--results", str(tmp_path)]) == 0
     assert "3 had records, 0 trained" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------- probes for old records
+
+
+def _as_old(config, results: Path, tamper: bool = False) -> dict:
+    """Strip the new probes from a fresh record (as an older gaaf wrote it)."""
+    from gaaf import runs
+
+    path = runs.record_path(config, results)
+    record = json.loads(path.read_text())
+    for p in ("flatness", "input_noise", "noise_slope"):
+        del record["probes"][p]
+    if tamper:
+        record["history"][0]["val_acc"] += 0.001
+    record = runs.seal({k: v for k, v in record.items() if k != "digest"})
+    path.write_text(json.dumps(record))
+    return record
+
+
+def test_older_records_get_their_probes_only_when_the_run_reproduces(tmp_path):
+    from gaaf import reprobe, runs
+
+    config = plans.mnist_config("smoke", widths=(16, 16, 16), seed=0)
+    data = ROOT / "data"
+    runs.run(config, tmp_path, "cpu", progress=False, data_root=data)
+    old = _as_old(config, tmp_path)
+    assert reprobe.missing_probes(old) == ["flatness", "input_noise", "noise_slope"]
+    new = reprobe.add_probes(config, tmp_path, data_root=data)
+    assert not reprobe.missing_probes(new)
+    assert {
+        k: v for k, v in new.items() if k not in ("probes", "provenance", "digest")
+    } == {k: v for k, v in old.items() if k not in ("probes", "provenance", "digest")}
+    assert "probes_added" in new["provenance"]
+    assert runs.find_record(config, tmp_path) == new  # sealed, and it loads
+    tampered = _as_old(config, tmp_path, tamper=True)
+    with pytest.raises(reprobe.NotReproduced, match="record is unchanged"):
+        reprobe.add_probes(config, tmp_path, data_root=data)
+    assert runs.find_record(config, tmp_path) == tampered

@@ -16,10 +16,17 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY=${PYTHON:-.venv/bin/python}
 RESULTS=${RESULTS:-results}
+# NAME trains the plan's missing runs; NAME:probes retrains older records of the plan to
+# add the probes they lack (only if the retraining reproduces them bit for bit).
 PLANS=${PLANS:-mnist-lr-grid mnist-layer-lr mechanism mnist-regimes mnist-selected \
-  cnn-lr-grid mnist-selected mnist-selected-paper-width cnn-selected}
-for plan in $PLANS; do
-  echo "== $(date -u +%FT%TZ) plan $plan"
-  "$PY" -m gaaf plan "$plan" --profile full --device cpu --quiet --results "$RESULTS" || true
+  mnist-selected:probes cnn-lr-grid mnist-selected mnist-selected:probes \
+  mnist-selected-paper-width cnn-selected}
+for item in $PLANS; do
+  plan=${item%:probes}
+  extra=()
+  [ "$plan" != "$item" ] && extra=(--add-probes)
+  echo "== $(date -u +%FT%TZ) plan $item"
+  "$PY" -m gaaf plan "$plan" "${extra[@]}" --profile full --device cpu --quiet \
+    --results "$RESULTS" || true
 done
 echo "== $(date -u +%FT%TZ) queue done"
