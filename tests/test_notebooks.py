@@ -15,6 +15,8 @@ from gaaf.book import (
     SETUP_MARKER,
     ChapterFailed,
     chapter_notebooks,
+    published,
+    repository,
     run_chapter,
     setup_cell_source,
 )
@@ -99,18 +101,23 @@ def test_setup_cell_does_nothing_outside_colab():
     assert run_setup_cell(setup_cell_source(ROOT)) == []
 
 
-def test_setup_cell_installs_from_the_repository_on_colab(monkeypatch):
+def test_setup_cell_on_colab_installs_from_the_repository_or_says_why_not(monkeypatch):
+    # the Colab behaviour of a published repository's cell: tests/test_hosting.py
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    calls = run_setup_cell(setup_cell_source(ROOT))
-    assert calls == [
-        (
-            "system",
-            "test -d /content/gaaf || git clone --quiet --depth 1 --branch main "
-            "https://github.com/gaaf-book/gaaf /content/gaaf",
-        ),
-        ("pip", 'install --quiet "/content/gaaf"'),
-        ("cd", "/content/gaaf/book"),
-    ]
+    url, branch = repository(ROOT)
+    if not published(url):
+        with pytest.raises(RuntimeError, match="not published yet"):
+            run_setup_cell(setup_cell_source(ROOT))
+    else:
+        calls = run_setup_cell(setup_cell_source(ROOT))
+        assert calls[:2] == [
+            (
+                "system",
+                "test -d /content/gaaf || git clone --quiet --filter=blob:none "
+                f"{url} /content/gaaf",
+            ),
+            ("system", f"git -C /content/gaaf checkout --quiet {branch}"),
+        ]
     assert setup_cell_source(ROOT).startswith(SETUP_MARKER)
 
 
