@@ -205,14 +205,15 @@ Cells = dict[str, dict[float, list[ExperimentConfig]]]
 
 
 def mnist_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
-    """Base, dropout and GAAF at each rate of :data:`LR_GRID`, reduced width, momentum
-    0.9, seeds 0, 1, 2 at full. Each arm's rate is chosen on validation
+    """Base, dropout and GAAF at each rate of :data:`LR_GRID` (two of them at smoke),
+    reduced width, momentum 0.9, seeds 0, 1, 2 at full. Each arm's rate is chosen on validation
     (:func:`gaaf.selection.select_rates`)."""
     chosen = _full_default(profile, seeds, LR_GRID_SEEDS)
+    rates = by_profile(profile, smoke=LR_GRID[1:3], default=LR_GRID, full=LR_GRID)
     return {
         v: {
             lr: mnist_benchmark(profile, [v], chosen, lr=lr, **_reduced(profile))
-            for lr in LR_GRID
+            for lr in rates
         }
         for v in MNIST_VARIANTS
     }

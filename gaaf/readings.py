@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from gaaf import paper
 from gaaf.claims import FLOW_NAMES, claim2, claim3, paper_quantity, slope_mechanism
 from gaaf.data import DATASETS
+from gaaf.fairness import flatness_verdict, noise_slope_verdict
 from gaaf.figures.style import display
+from gaaf.matched_loss import claim2_matched
 from gaaf.measures import slope_factor
 from gaaf.stats import (
     Groups,
@@ -37,6 +39,7 @@ from gaaf.verdicts import NOT_IN_PAPER, Verdict
 __all__ = [
     "FLAT",
     "brief",
+    "flat_brief",
     "gradient_flow_verdict",
     "layer_change",
     "layer_ratios",
@@ -290,51 +293,90 @@ def _range(ratios) -> str:
 # ------------------------------------------------------- the chapter's verdict
 
 
-def gradient_flow_verdict(groups: Groups, sensitivity: Groups | None = None) -> str:
-    """The gradient-flow chapter's verdict in brief, Markdown: claim 2 for each
-    gradient (what the paper most plausibly measured first), claim 3 with the shape of
-    the saturated fraction over layers, and the slope mechanism."""
+def gradient_flow_verdict(
+    groups: Groups,
+    sensitivity: Groups | None = None,
+    probed: Groups | None = None,
+    fair: Groups | None = None,
+) -> str:
+    """The gradient-flow chapter's verdict in brief, Markdown: claim 2 judged at
+    matched training loss, with the paper's whole-run mean beside it, for the gradient
+    the paper most plausibly measured; claim 3 with the shape of the saturated fraction
+    over layers; the slope mechanism within one network (``probed``: networks with the
+    masks-on/off probe) and between networks; and the flat-region claim (``fair``: the
+    arms at their own learning rates, with the flatness probes)."""
     which = paper_quantity(groups)
-    order = list(FLOW_NAMES)
-    if which is not None:
-        order.sort(key=lambda q: q != which.closest)
+    q = which.closest if which is not None else "dz"
+    matched = claim2_matched(groups, q)
+    whole = claim2(groups, sensitivity, quantity=q)
     lines = [
-        f"**Claim 2**, dropout multiplies the gradient reaching each hidden layer by "
-        f"about {number(paper.GRADIENT_FLOW_FACTOR)}, for each gradient we measure "
-        "(mean over all training iterations, dropout / base):",
-        "",
-    ]
-    for q in order:
-        name = FLOW_NAMES[q]
-        label = f"as {name}"
-        if which is not None and q == which.closest:
-            factor = number(which.factors[q])
-            label += (
-                f", what the paper most plausibly measured (our base's is x{factor} "
-                "the size of the paper's)"
-            )
-        v = claim2(groups, sensitivity, quantity=q)
-        lines.append("- " + brief(v, label, "dropout / base"))
-    v3 = claim3(groups, sensitivity)
-    slope = slope_mechanism(groups)
-    saturated = probe_value("net_inputs", "saturated")
-    lines += [
+        brief(
+            matched,
+            f"Claim 2, dropout multiplies the gradient reaching each layer by about "
+            f"{number(paper.GRADIENT_FLOW_FACTOR)}, at equal training loss",
+            f"{FLOW_NAMES[q]}, dropout / base at training loss "
+            + (
+                f"{_matched_loss(matched)}"
+                if matched.numbers
+                else "(no loss both networks passed through)"
+            ),
+        ),
         "",
         brief(
-            v3,
+            whole,
+            "The same over all iterations, the paper's measure (a whole-run mean of runs "
+            "of different length)",
+            "dropout / base",
+        ),
+        "",
+        brief(
+            claim3(groups, sensitivity),
             "Claim 3, dropout pushes net inputs into saturation",
             "fraction of |z| > 2, dropout / base",
         )
         + " "
-        + saturation_reading(groups, saturated),
+        + saturation_reading(groups, probe_value("net_inputs", "saturated")),
         "",
-        brief(
-            slope,
-            "Through steeper slopes of tanh (the variance argument)",
-            f"slope factor over the first {_last(groups)} epochs, dropout / base",
-        ),
     ]
+    if probed is not None:
+        lines += [
+            brief(
+                noise_slope_verdict(probed),
+                "The variance mechanism within one network (the same weights, dropout "
+                "masks on against off)",
+                "slope factor, masks on / off",
+            ),
+            "",
+        ]
+    lines.append(
+        brief(
+            slope_mechanism(groups),
+            "Between networks: dropout's gradient meets steeper slopes of tanh",
+            f"slope factor over the first {_last(groups)} epochs, dropout / base",
+        )
+    )
+    if fair is not None:
+        lines += ["", flat_brief(fair)]
     return "\n".join(lines)
+
+
+def _matched_loss(v: Verdict) -> str:
+    what = v.numbers[0].what
+    return what.split("training loss ", 1)[1].split(",", 1)[0]
+
+
+def flat_brief(fair: Groups) -> str:
+    """The flat-region claim in one paragraph: its word, and per arm the comparisons'
+    words against the base."""
+    v = flatness_verdict(fair)
+    tested = [e for e in v.numbers if e.diff is not None]
+    if not tested:
+        return (
+            f"**A flat region, a more robust network: *{v.word}*.** No record of the "
+            "arms at their own learning rates carries the flatness probes yet."
+        )
+    parts = "; ".join(f"{e.what}: {e.word}" for e in tested)
+    return f"**A flat region, a more robust network: *{v.word}*.** {parts}."
 
 
 def _last(groups: Groups) -> int | str:

@@ -114,6 +114,15 @@ class Grid:
     cells: dict[str, dict[float, list[dict[str, Any] | None]]]
     chosen: dict[str, Selected]
 
+    def pooled(self) -> dict[str, list[dict[str, Any]]]:
+        """Each arm's records over every rate (those that did not diverge): for
+        measures of a trained network that do not compare arms, so need no common
+        rate (dropout's masks on against off, at the same weights)."""
+        return {
+            arm: [r for rs in by_lr.values() for r in rs if r and "diverged" not in r]
+            for arm, by_lr in self.cells.items()
+        }
+
     @property
     def rates(self) -> dict[str, float]:
         """Each arm's chosen rate (arms without one are left out)."""
