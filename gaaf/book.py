@@ -175,16 +175,18 @@ def _setup_cell(url: str, ref: str) -> str:
     )
 
 
-def _lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+def _first_code_cell(nb: dict) -> dict:
+    return next(c for c in nb["cells"] if c["cell_type"] == "code")
 
 
-def _with_setup_cell(path: Path, source: str) -> str:
+def _with_setup_cell(path: Path, source: str) -> str | None:
     """The notebook at ``path`` as JSON text (nbformat's layout) with ``source`` as its
-    first code cell."""
+    first code cell; None if that is its first code cell already."""
     nb = json.loads(path.read_text())
-    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    cell["source"] = _lines(source)
+    cell = _first_code_cell(nb)
+    if "".join(cell["source"]) == source:
+        return None
+    cell["source"] = source.splitlines(keepends=True)
     return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -218,7 +220,8 @@ def set_repository(url: str, root: Path | str = ".", write: bool = True) -> list
         )
     _, branch = repository(root)
     for notebook in chapter_notebooks(root):
-        changed[notebook] = _with_setup_cell(notebook, _setup_cell(url, branch))
+        if (text := _with_setup_cell(notebook, _setup_cell(url, branch))) is not None:
+            changed[notebook] = text
     changed = {p: t for p, t in changed.items() if p.read_text() != t}
     if write:
         for path, text in changed.items():
@@ -254,8 +257,8 @@ def _text_files(root: Path) -> list[Path]:
 def address_problems(root: Path | str = ".") -> list[str]:
     """Every place that disagrees with ``repository.url``: a copy that ``make
     repository`` would rewrite, an address of a GitHub repository or of GitHub Pages
-    other than the configured one (or the placeholder), and a ``pip install gaaf``
-    (there is no such package on PyPI: gaaf installs from its repository). The
+    other than the configured one (or the placeholder), and an install of gaaf by name
+    from PyPI (there is no such package: gaaf installs from its repository). The
     records, Colab's package list, the npm lock file and the licenses are not read."""
     root = Path(root)
     url, _ = repository(root)
@@ -302,7 +305,8 @@ def colab_notebooks(root: Path | str, out: Path | str, commit: str) -> list[Path
     for notebook in chapter_notebooks(root):
         copy = out / notebook.relative_to(root)
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(_with_setup_cell(notebook, _setup_cell(url, commit)))
+        text = _with_setup_cell(notebook, _setup_cell(url, commit))
+        copy.write_text(notebook.read_text() if text is None else text)
         written.append(copy)
     return written
 

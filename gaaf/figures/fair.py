@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from gaaf.figures.style import GREY, color, display, subplots
 from gaaf.stats import Groups, present
@@ -63,6 +64,7 @@ def rate_figure(
     Rates where a seed diverged are marked with a cross at the panel's foot; seeds
     without a record yet are left out."""
     fig, axes = subplots(len(metrics), 3.0, sharex=True)
+    rates = sorted({lr for cells in grid.values() for lr in cells})
     names = {"val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)"}
     for ax, metric in zip(axes, metrics, strict=True):
         lows = []
@@ -100,5 +102,7 @@ def rate_figure(
                     va="bottom",
                 )
         ax.set(xscale="log", xlabel="learning rate", ylabel=names.get(metric, metric))
+        ax.set_xticks(rates, [f"{r:g}" for r in rates])
+        ax.xaxis.set_minor_locator(NullLocator())
     axes[0].legend()
     return fig
