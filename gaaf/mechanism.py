@@ -21,8 +21,9 @@ from typing import NamedTuple
 from gaaf import paper
 from gaaf.figures.style import display
 from gaaf.measures import SPEED_TARGET, epochs_reached
-from gaaf.plans import MNIST_VARIANTS, REGIME_MOMENTA
+from gaaf.plans import MNIST_VARIANTS, MOMENTUM0_LRS, REGIME_MOMENTA
 from gaaf.runs import NOT_RUN
+from gaaf.selection import censored
 from gaaf.stats import Groups, Record, summarize, values, welch
 from gaaf.tables import Table, mean_std, signed
 from gaaf.verdicts import (
@@ -43,6 +44,7 @@ from gaaf.verdicts import (
 __all__ = [
     "QUESTIONS",
     "REFERENCES",
+    "REGIMES",
     "REGIME_MEASURES",
     "REGIME_TITLES",
     "TARGET",
@@ -147,6 +149,16 @@ REGIME_MEASURES = ("test_acc", "best_epoch", "first")
 at the target validation accuracy."""
 
 
+REGIMES: dict[str, str] = {
+    **{
+        f"momentum {m:g}" + ("" if m else ", lr 0.01"): f"momentum {m:g}"
+        for m in REGIME_MOMENTA
+    },
+    **{f"momentum 0, lr {lr:g}": f"momentum 0, lr {lr:g}" for lr in MOMENTUM0_LRS},
+}
+"""The optimizer regimes of :func:`gaaf.plans.mnist_regimes`: column title -> the
+prefix of its groups (``"momentum 0, lr 0.05: base"``)."""
+
 REGIME_TITLES = {
     "test_acc": "Test accuracy (%)",
     "best_epoch": "Epochs to converge (best epoch)",
@@ -194,12 +206,12 @@ def regime_table(
         raise ValueError(f"measure must be one of {REGIME_MEASURES}, got {measure!r}")
     theirs = {"test_acc": "test_acc", "best_epoch": "best_epoch"}.get(measure)
     headers = ["model", *(["paper"] if theirs else [])]
-    headers += [f"momentum {m:g}" for m in REGIME_MOMENTA]
+    headers += list(REGIMES)
     rows = []
     for v in MNIST_VARIANTS:
         row = [display(v), *([_paper_cell(v, theirs)] if theirs else [])]
-        for m in REGIME_MOMENTA:
-            name = f"momentum {m:g}: {v}"
+        for prefix in REGIMES.values():
+            name = f"{prefix}: {v}"
             found = groups.get(name, [])
             n = None if planned is None else planned.get(name)
             row.append(_regime_cell(found, n, measure, target))
@@ -224,15 +236,22 @@ def regime_finding(groups: Groups, planned: dict[str, int] | None = None) -> str
         f"The paper: epochs {_order(papers['best_epoch'], True)}; test accuracy "
         f"{_order(papers['test_acc'], False)}."
     ]
-    for m in REGIME_MOMENTA:
-        found = {v: groups.get(f"momentum {m:g}: {v}", []) for v in MNIST_VARIANTS}
+    for title, prefix in REGIMES.items():
+        found = {v: groups.get(f"{prefix}: {v}", []) for v in MNIST_VARIANTS}
         runs = sum(map(len, found.values()))
-        total = sum(
-            (planned or {}).get(f"momentum {m:g}: {v}", len(found[v])) for v in found
-        )
+        total = sum((planned or {}).get(f"{prefix}: {v}", len(found[v])) for v in found)
+        capped = sum(sum(map(censored, rs)) for rs in found.values())
+        kept = {v: [r for r in rs if not censored(r)] for v, rs in found.items()}
         if not all(found.values()):
             lines.append(
-                f"Momentum {m:g}: {runs} of {total} runs, not every model run."
+                f"{title.capitalize()}: {runs} of {total} runs, not every model run."
+            )
+            continue
+        if not all(kept.values()):
+            lines.append(
+                f"{title.capitalize()} ({runs} of {total} runs): {capped} stopped by the "
+                "epoch cap while still improving, so their epochs and accuracies are "
+                "lower bounds (censored); no ordering is drawn from them."
             )
             continue
         parts = []
@@ -240,13 +259,13 @@ def regime_finding(groups: Groups, planned: dict[str, int] | None = None) -> str
             ("best_epoch", True, "epochs"),
             ("test_acc", False, "test accuracy"),
         ):
-            means = {v: summarize(values(rs, metric)).mean for v, rs in found.items()}
+            means = {v: summarize(values(rs, metric)).mean for v, rs in kept.items()}
             same = _order(means, ascending) == _order(papers[metric], ascending)
             whose = "the paper's order" if same else "not the paper's order"
             parts.append(f"{what} {_order(means, ascending)} ({whose})")
-        capped = sum(_capped(rs) for rs in found.values())
+        left = f", {capped} censored runs left out" if capped else ""
         lines.append(
-            f"Momentum {m:g} ({runs} of {total} runs, {capped} ran to the epoch cap): "
+            f"{title.capitalize()} ({runs} of {total} runs{left}): "
             + "; ".join(parts)
             + "."
         )

@@ -17,11 +17,11 @@ __all__ = ["Selected", "censored", "select_rate", "select_rates"]
 def censored(record: dict[str, Any]) -> bool:
     """A run stopped by the epoch cap while early stopping was on: its best epoch and
     accuracy are lower bounds, not results."""
-    config = record["config"]
+    patience = record.get("config", {}).get("patience", "set")
     return (
         "diverged" not in record
-        and config.get("patience") is not None
-        and not record["stopped_early"]
+        and patience is not None
+        and not record.get("stopped_early", True)
     )
 
 

@@ -90,7 +90,14 @@ def test_regime_tables_put_the_papers_numbers_beside_ours():
         for v in ("base", "dropout", "gaaf")
     }
     headers, rows = mechanism.regime_table(groups, planned, "test_acc")
-    assert headers == ["model", "paper", "momentum 0.9", "momentum 0"]
+    assert headers == [
+        "model",
+        "paper",
+        "momentum 0.9",
+        "momentum 0, lr 0.01",
+        "momentum 0, lr 0.05",
+        "momentum 0, lr 0.1",
+    ]
     base = rows[0]
     assert base[:2] == ["base", "98.23 (0.075)"]
     assert base[2] == f"{NOT_RUN} (0 of 5 runs)"
@@ -99,7 +106,7 @@ def test_regime_tables_put_the_papers_numbers_beside_ours():
     assert rows[0][1] == "82 (16.6)"
     assert rows[1][3] == "8.5 (0.7), 2 ran to the epoch cap, 2 of 5 runs"
     headers, rows = mechanism.regime_table(groups, planned, "first")
-    assert headers == ["model", "momentum 0.9", "momentum 0"]  # the paper has none
+    assert headers[1:3] == ["momentum 0.9", "momentum 0, lr 0.01"]  # no paper column
     assert rows[2][2] == "3.0 (1.0), 3 of 3 runs"
     with pytest.raises(ValueError, match="measure"):
         mechanism.regime_table(groups, planned, "loss")
@@ -119,10 +126,14 @@ def test_regime_finding_orders_the_models_as_the_paper_or_not():
     )
     assert "Momentum 0.9: 0 of 3 runs, not every model run." in text
     assert (
-        "Momentum 0 (9 of 9 runs, 0 ran to the epoch cap): epochs GAAF < base < "
-        "dropout (not the paper's order); test accuracy GAAF > dropout > base (not the "
-        "paper's order)." in text
+        "Momentum 0, lr 0.01 (9 of 9 runs): epochs GAAF < base < dropout (not the "
+        "paper's order); test accuracy GAAF > dropout > base (not the paper's order)."
+        in text
     )
+    # runs stopped by the epoch cap: no ordering is drawn from them
+    capped = [dict(r, stopped_early=False) for r in groups["momentum 0: dropout"]]
+    text = mechanism.regime_finding({**groups, "momentum 0: dropout": capped}, planned)
+    assert "3 stopped by the epoch cap while still improving" in text
 
 
 def finding(groups: dict, question: str) -> mechanism.Finding:

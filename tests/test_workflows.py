@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import gaaf.__main__ as cli
-from gaaf.book import chapter_notebooks
+from gaaf.book import chapter_notebooks, repository
 from gaaf.params import PROFILES
 
 try:
@@ -29,6 +29,8 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [nb.stem for nb in chapter_notebooks(ROOT)]
 SAMPLES = {"chapters": [CHAPTERS[0], " ".join(CHAPTERS)], "resume_run_id": ["123"]}
+SAMPLES["shards"] = [3]
+MATRIX = {"shard": 2}  # the matrix job whose commands are read
 RUNNER_ENV = {"RUNNER_TEMP": "/tmp/runner", "GITHUB_WORKSPACE": str(ROOT)}
 COMMAND = re.compile(r"\s*(make|(\S*/)?python[\d.]* -m (gaaf|pip)|pip install)\b")
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -75,8 +77,9 @@ def commands(workflow: dict, inputs: dict) -> list[tuple[str, list[str]]]:
     """``(make | gaaf | pip, arguments)`` of the commands of the steps that run with
     these inputs. KeyError: a variable the step does not set."""
 
-    def render(value) -> str:  # ${{ inputs.NAME }} in an env value
+    def render(value) -> str:  # ${{ inputs.NAME }} or ${{ matrix.NAME }} in env
         value = str(value).lower() if isinstance(value, bool) else str(value)
+        value = re.sub(r"\$\{\{ matrix\.(\w+) \}\}", lambda m: str(MATRIX[m[1]]), value)
         return re.sub(
             r"\$\{\{ inputs\.(\w+) \}\}", lambda m: render(inputs[m[1]]), value
         )
@@ -158,11 +161,13 @@ FACTS = [  # (workflow, keys, value)
     ("pages.yml", "on", {"push": {"branches": ["main"]}, "workflow_dispatch": None}),
     ("pages.yml", "permissions.pages", "write"),
     ("pages.yml", "permissions.id-token", "write"),
+    ("pages.yml", "permissions.contents", "write"),  # pushes the branch colab
     ("pages.yml", "concurrency.group", "pages"),
-    ("pages.yml", "jobs.build.steps.-3.run", "make book"),
-    ("pages.yml", "jobs.build.steps.-2.uses", "actions/configure-pages@v5"),
-    ("pages.yml", "jobs.build.steps.-1.uses", "actions/upload-pages-artifact@v4"),
-    ("pages.yml", "jobs.build.steps.-1.with.path", "_build/html"),  # make book's
+    ("pages.yml", "jobs.build.steps.1.name", "The book's address is this repository's"),
+    ("pages.yml", "jobs.build.steps.-4.run", "make book"),
+    ("pages.yml", "jobs.build.steps.-3.uses", "actions/configure-pages@v5"),
+    ("pages.yml", "jobs.build.steps.-2.uses", "actions/upload-pages-artifact@v4"),
+    ("pages.yml", "jobs.build.steps.-2.with.path", "_build/html"),  # make book's
     ("pages.yml", "jobs.deploy.needs", "build"),
     ("pages.yml", "jobs.deploy.steps.0.uses", "actions/deploy-pages@v4"),
     ("colab-parity.yml", "on", {"schedule": [WEEKLY], "workflow_dispatch": None}),
@@ -175,6 +180,20 @@ FACTS = [  # (workflow, keys, value)
     ("full-runs.yml", "jobs.run-book.timeout-minutes", 350),  # hosted runners: 360
     ("full-runs.yml", "jobs.run-book.env.GAAF_RUNTIME_IMAGE", IMAGE),
     ("full-runs.yml", "jobs.check.outputs.image", "${{ steps.image.outputs.image }}"),
+    ("full-runs.yml", f"{INPUTS}.shards.default", 1),
+    ("full-runs.yml", "jobs.run-book.strategy.fail-fast", False),
+    (
+        "full-runs.yml",
+        "jobs.run-book.strategy.matrix.shard",
+        "${{ fromJSON(needs.check.outputs.shards) }}",
+    ),
+    ("full-runs.yml", "jobs.merge.needs", ["check", "run-book"]),
+    (
+        "full-runs.yml",
+        "jobs.merge.if",
+        "${{ always() && needs.check.result == 'success' }}",
+    ),
+    ("full-runs.yml", "jobs.merge.steps.-2.run", "make book"),
 ]
 
 
@@ -214,6 +233,7 @@ def test_full_runs_install_and_run_as_the_inputs_say():
         calls = commands(workflow, scenario)
         (args,) = [parse_gaaf(argv) for p, argv in calls if p == "gaaf"]
         assert (args.profile, args.device) == (scenario["profile"], scenario["device"])
+        assert args.shard == f"{MATRIX['shard']}/{scenario['shards']}"
         assert args.chapter == (scenario["chapters"].split() or None)
         installs = [a for p, a in calls if p == "pip" and a[0] == "install"]
         if scenario["colab"]:  # Colab's torch, Sphinx, ipykernel and ipywidgets stay
@@ -262,8 +282,9 @@ def test_full_runs_resume_from_the_latest_records(attempt, resume, uploaded, res
     attempt ``uploaded`` records or not, restores the records of ``restored``."""
     context = {"github.run_attempt": attempt, "github.run_id": "7"}
     context["inputs.resume_run_id"], found = resume, []
+    names = ["records-${{ matrix.shard }}", "records"]  # this shard's; a run's merged
     for step in steps("full-runs.yml", "run-book", "actions/download-artifact@"):
-        assert (step["with"]["name"], step["with"]["path"]) == ("records", "results")
+        assert (step["with"]["name"], step["with"]["path"]) == (names.pop(0), "results")
         outcome = "skipped"
         if evaluate(step["if"], context):
             run_id = evaluate(step["with"]["run-id"], context)
@@ -283,8 +304,15 @@ def test_full_runs_stop_in_time_and_upload_whatever_happened():
         0,
     ]
     uploads = steps("full-runs.yml", "run-book", "actions/upload-artifact@")
-    assert {s["with"]["path"] for s in uploads} == {"_build/papermill", "results"}
+    records = "results\n!results/checkpoints/*.lock\n"  # locks stay behind
+    assert {s["with"]["path"] for s in uploads} == {"_build/papermill", records}
+    assert {s["with"]["name"] for s in uploads} == {
+        "executed-notebooks-${{ matrix.shard }}",
+        "records-${{ matrix.shard }}",
+    }
     assert all(s["if"] == "always()" for s in uploads)
+    (merged,) = steps("full-runs.yml", "merge", "actions/upload-artifact@")[:1]
+    assert (merged["with"]["name"], merged["with"]["path"]) == ("records", records)
 
 
 @pytest.mark.parametrize(
@@ -305,3 +333,120 @@ def test_a_broken_workflow_is_reported(name, old, new):
     text = (ROOT / ".github/workflows" / name).read_text()
     assert old in text
     assert problems(load(name, text.replace(old, new)))
+
+
+def run_step(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    path = {"PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=cwd,
+        env=path | env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_pages_stops_first_when_the_books_address_is_not_this_repository(tmp_path):
+    (step,) = [
+        s
+        for s in load("pages.yml")["jobs"]["build"]["steps"]
+        if "HERE" in s.get("env", {})
+    ]
+    assert step["env"]["HERE"] == "${{ github.server_url }}/${{ github.repository }}"
+    configured, _ = repository(ROOT)
+    for here, passes in [
+        (configured, True),
+        (
+            configured.upper().replace("HTTPS", "https"),
+            True,
+        ),  # GitHub's names ignore case
+        (f"{configured}-elsewhere", False),
+    ]:
+        done = run_step(step["run"], ROOT, HERE=here)
+        assert (done.returncode == 0) == passes, done.stdout
+        if not passes:
+            assert done.stdout.startswith(
+                f"::error::_config.yml names the repository {configured}, but the book "
+                f"is published from {here}: run make repository URL={here}"
+            )
+
+
+def test_pages_pushes_the_built_chapters_to_the_colab_branch(tmp_path):
+    (step,) = steps("pages.yml", "build", "refs/heads/colab")
+    assert step["env"]["GIT_INDEX_FILE"].startswith("${{ runner.temp }}")
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True)
+    (work / "README.md").write_text("main\n")
+    subprocess.run([*git, "-C", str(work), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-qm", "main"], check=True)
+    built = work / "_build" / "colab-branch" / "book"
+    built.mkdir(parents=True)
+    (built / "intro.ipynb").write_text("{}\n")
+    for _ in range(2):  # the branch holds one commit, replaced by each build
+        env = {"GIT_INDEX_FILE": str(tmp_path / "index"), "GITHUB_SHA": "abc"}
+        done = run_step(step["run"], work, **env)
+        assert done.returncode == 0, done.stderr
+    show = ["git", "-C", str(origin), "log", "--format=%s", "--name-only", "colab"]
+    log = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    assert log.split() == [
+        "The",
+        "chapters",
+        "of",
+        "abc,",
+        "for",
+        "Colab",
+        "book/intro.ipynb",
+    ]
+
+
+def test_full_runs_shards_are_a_matrix_of_1_to_n(tmp_path):
+    (step,) = [
+        s
+        for s in load("full-runs.yml")["jobs"]["check"]["steps"]
+        if s.get("id") == "shards"
+    ]
+    out = tmp_path / "output"
+    for shards, found in [("1", [1]), ("3", [1, 2, 3]), ("16", list(range(1, 17)))]:
+        out.write_text("")
+        done = run_step(step["run"], tmp_path, SHARDS=shards, GITHUB_OUTPUT=str(out))
+        assert done.returncode == 0, done.stdout
+        assert out.read_text() == f"shards={found}\n".replace(" ", "")
+    for bad in ("17", "2.5", "two"):
+        assert run_step(
+            step["run"], tmp_path, SHARDS=bad, GITHUB_OUTPUT=str(out)
+        ).returncode
+
+
+def test_full_runs_merge_job_unions_the_shards_records(tmp_path):
+    (step,) = steps("full-runs.yml", "merge", "merge_records")
+    record = next(ROOT.glob("results/mnist/*.json"))
+    for k in (1, 2):  # both shards hold the record (restored from an earlier run)
+        copy = tmp_path / "shards" / f"records-{k}" / "mnist" / record.name
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(record.read_bytes())
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    done = run_step(step["run"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (
+        tmp_path / "results" / "mnist" / record.name
+    ).read_bytes() == record.read_bytes()
+    assert "'copied': 1, 'present': 1" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["tests.yml", "pages.yml", "colab-parity.yml"])
+def test_the_datasets_are_saved_right_after_make_data(name):
+    job = next(iter(load(name)["jobs"].values()))  # the first: build, test ...
+    uses = [s.get("uses", s.get("run", "")).split("@")[0] for s in job["steps"]]
+    at = uses.index("make data")
+    assert uses[at - 1 : at + 2] == [
+        "actions/cache/restore",
+        "make data",
+        "actions/cache/save",
+    ]
+    restore, save = job["steps"][at - 1], job["steps"][at + 1]
+    assert restore["with"] == save["with"]  # the same folders under the same key
+    assert save["if"] == f"${{{{ steps.{restore['id']}.outputs.cache-hit != 'true' }}}}"
+    assert "always()" not in save["if"]  # a failed download is not cached
+    assert any(u.startswith("make ") and u != "make data" for u in uses[at + 2 :])

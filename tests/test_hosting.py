@@ -1,0 +1,424 @@
+"""The reader's path on a real host: one repository address and its copies, the Colab
+cell of a published book, the same build with and without internet, chapters at full
+with no cap and progress lines, a plan spread over several machines, the command line.
+
+(The fresh virtual environment with only the papermill extra is `make plain-install`;
+the workflows are tests/test_workflows.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from test_notebooks import problems_in, run_setup_cell
+
+import gaaf
+import gaaf.__main__ as cli
+from gaaf import book, plans, runs
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "_build" / "hosting"
+HOSTED = "https://github.com/alice/gaaf"  # an address for the tests, claimed nowhere
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def copy_of_the_repository(to: Path) -> Path:
+    """The files that hold the repository's address, copied to ``to``."""
+    for name in (
+        "_config.yml",
+        "_toc.yml",
+        "README.md",
+        "pyproject.toml",
+        "CITATION.cff",
+    ):
+        shutil.copy2(ROOT / name, to / name)
+    shutil.copytree(ROOT / "book", to / "book", ignore=shutil.ignore_patterns("_ext"))
+    return to
+
+
+# ------------------------------------------------------------------ the address
+
+
+def test_every_copy_of_the_address_agrees_and_none_is_invented():
+    assert book.address_problems(ROOT) == []
+
+
+def test_until_hosted_the_address_is_the_placeholder_and_no_page_links_to_it():
+    url, _ = book.repository(ROOT)
+    readme = (ROOT / "README.md").read_text()
+    if not book.published(url):
+        assert "**not yet published**" in readme
+        assert "`https://OWNER.github.io/REPO/`" in readme
+        sys.path.insert(0, str(ROOT / "book" / "_ext"))
+        import hosting
+
+        config = types.SimpleNamespace(
+            html_theme_options={"repository_url": url, "launch_buttons": {"x": 1}}
+        )
+        hosting._buttons(None, config)
+        assert config.html_theme_options == {
+            "use_repository_button": False,
+            "use_issues_button": False,
+            "launch_buttons": {},
+        }
+    assert "pip install -e ." in readme
+
+
+def test_a_disagreeing_copy_and_an_invented_address_are_reported(tmp_path):
+    root = copy_of_the_repository(tmp_path)
+    assert book.address_problems(root) == []
+    readme = root / "README.md"
+    text = readme.read_text()
+    readme.write_text(
+        text + "\nSee https://github.com/gaaf-book/gaaf and pip install gaaf.\n"
+    )
+    found = book.address_problems(root)
+    assert len(found) == 2
+    assert any("gaaf-book/gaaf is not this repository's" in p for p in found)
+    assert any("'pip install gaaf'" in p for p in found)
+    readme.write_text(text.replace("**not yet published**", "published"))
+    assert book.address_problems(root) == [
+        "README.md: not what `make repository URL=https://github.com/OWNER/REPO` writes"
+    ]
+    readme.write_text(text)
+    cell = root / "book" / "intro.ipynb"
+    cell.write_text(cell.read_text().replace("not published yet", "published"))
+    assert book.address_problems(root) == [
+        "book/intro.ipynb: not what `make repository URL=https://github.com/OWNER/REPO` "
+        "writes"
+    ]
+
+
+def test_make_repository_writes_the_address_everywhere_and_back(tmp_path):
+    root = copy_of_the_repository(tmp_path)
+    before = {p: p.read_text() for p in root.rglob("*") if p.is_file()}
+    changed = book.set_repository(HOSTED, root)
+    names = {str(p.relative_to(root)) for p in changed}
+    assert {"_config.yml", "README.md", "pyproject.toml", "CITATION.cff"} <= names
+    assert {str(nb.relative_to(root)) for nb in book.chapter_notebooks(root)} <= names
+    assert book.repository(root)[0] == HOSTED
+    assert book.address_problems(root) == []
+    readme = (root / "README.md").read_text()
+    assert (
+        "https://alice.github.io/gaaf/" in readme and "not yet published" not in readme
+    )
+    assert "OWNER" not in (root / "pyproject.toml").read_text()
+    assert book.set_repository(HOSTED, root) == []  # again: nothing to change
+    with pytest.raises(ValueError, match=r"https://github\.com/OWNER/REPO"):
+        book.set_repository("https://gitlab.com/alice/gaaf", root)
+    book.set_repository(book.PLACEHOLDER, root)
+    assert {p: p.read_text() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_a_published_books_colab_cell_installs_the_commit_it_was_built_from(
+    tmp_path, monkeypatch
+):
+    root = copy_of_the_repository(tmp_path)
+    book.set_repository(HOSTED, root)
+    written = book.colab_notebooks(root, tmp_path / "colab-branch", COMMIT)
+    assert [p.relative_to(tmp_path / "colab-branch") for p in written] == [
+        nb.relative_to(root) for nb in book.chapter_notebooks(root)
+    ]
+    for copy, original in zip(written, book.chapter_notebooks(root), strict=True):
+        a, b = (nbformat.read(p, as_version=4).cells for p in (copy, original))
+        assert [c.source for c in a[2:]] == [c.source for c in b[2:]]  # only the setup
+    first = next(c for c in nbformat.read(written[0], 4).cells if c.cell_type == "code")
+    assert run_setup_cell(first.source) == []  # not on Colab: nothing
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert run_setup_cell(first.source) == [
+        (
+            "system",
+            "test -d /content/gaaf || git clone --quiet --filter=blob:none "
+            f"{HOSTED} /content/gaaf",
+        ),
+        ("system", f"git -C /content/gaaf checkout --quiet {COMMIT}"),
+        ("pip", 'install --quiet "/content/gaaf"'),
+        ("cd", "/content/gaaf/book"),
+        ("system", 'git log -1 --format="Installed gaaf from commit %H (%cs)."'),
+    ]
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import hosting
+
+    config = types.SimpleNamespace(html_theme_options={"repository_url": HOSTED})
+    hosting._buttons(None, config)
+    assert config.html_theme_options["repository_branch"] == book.COLAB_BRANCH
+
+
+def test_the_book_builds_cell_limit_is_the_one_run_chapter_uses_below_full():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["timeout"] == book.CELL_TIMEOUT
+    assert [book.timeout_for(p) for p in ("smoke", "default", "full")] == [
+        book.CELL_TIMEOUT,
+        book.CELL_TIMEOUT,
+        None,
+    ]
+
+
+def test_a_missing_kernel_is_one_clear_line(tmp_path):
+    chapter = book.chapter_notebooks(ROOT)[0]
+    with pytest.raises(
+        book.NoKernel, match=r"^no Jupyter kernel named 'nope': install"
+    ):
+        book.run_chapter(chapter, tmp_path, "smoke", kernel_name="nope")
+
+
+# ------------------------------------------------ the same work with and without internet
+
+FAKE_INTERNET = '''\
+"""Every connection to another machine is recorded, then refused (a test's fake
+internet; localhost, where the kernel talks to papermill, is let through)."""
+import os
+import socket
+import urllib.request
+
+_LOG = os.environ["GAAF_TEST_INTERNET_LOG"]
+_getaddrinfo = socket.getaddrinfo
+_open = urllib.request.OpenerDirector.open
+
+
+def _record(what):
+    with open(_LOG, "a") as log:
+        log.write(f"{what}\\n")
+    raise OSError(f"fake internet: {what} was recorded")
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host not in (None, "", "localhost", "::1") and not str(host).startswith("127."):
+        _record(host)
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def open_url(self, url, *args, **kwargs):
+    _record(getattr(url, "full_url", url))
+
+
+socket.getaddrinfo = getaddrinfo
+urllib.request.OpenerDirector.open = open_url
+'''
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("chapter", ["cnn_benchmark", "intro"])
+def test_below_full_no_chapter_downloads_anything(chapter, tmp_path, monkeypatch):
+    site, log = tmp_path / "site", tmp_path / "attempts.log"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FAKE_INTERNET)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("GAAF_TEST_INTERNET_LOG", str(log))
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    # the committed records, in a copy: whatever the chapter writes stays out of results/
+    results = tmp_path / "results"
+    shutil.copytree(
+        ROOT / "results", results, ignore=shutil.ignore_patterns("checkpoints")
+    )
+    notebook = ROOT / "book" / f"{chapter}.ipynb"
+    executed, _ = book.run_chapter(
+        notebook, OUTPUT, "default", device="cpu", results=str(results)
+    )
+    assert not log.exists(), f"download attempts: {log.read_text()}"
+    assert problems_in(executed) == []
+    # the fake internet works: the same kernel set-up records a download
+    probe = tmp_path / "probe.ipynb"
+    code = (
+        "import torchvision\n\ntry:\n"
+        "    torchvision.datasets.CIFAR10('cifar', download=True)\n"
+        "except OSError:\n    pass"
+    )
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), probe
+    )
+    book.run_chapter(probe, tmp_path, "default", kernel_name="python3")
+    assert "cifar-10-python.tar.gz" in log.read_text()
+
+
+# ------------------------------------------------------------- the full profile
+
+SLOW_CHAPTER = """\
+import time
+
+from gaaf import plans, runs
+
+
+def slow_plan(profile):
+    time.sleep(3)  # longer than the test's cap below full
+    base = plans.mnist_config("smoke", "base", train_subset=200, widths=(8, 8, 8))
+    return {"base": [base.replace(seed=s) for s in (0, 1)]}
+
+
+found = runs.collect(slow_plan, profile, results, "cpu")
+print("trained", found.found)
+"""
+
+
+@pytest.mark.notebooks
+def test_at_full_no_cell_cap_applies_and_each_run_says_how_far_the_plan_is(
+    tmp_path, monkeypatch, capsys
+):
+    chapter = tmp_path / "slow.ipynb"
+    parameters = nbformat.v4.new_code_cell('profile = "default"\nresults = "results"')
+    parameters.metadata["tags"] = ["parameters"]
+    cells = [parameters, nbformat.v4.new_code_cell(SLOW_CHAPTER)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), chapter)
+    monkeypatch.setattr(book, "CELL_TIMEOUT", 2)
+    data = str(ROOT / "data")
+    monkeypatch.setenv("GAAF_DATA", data)
+    with pytest.raises(book.ChapterFailed, match="ran longer than 2 s, the limit at"):
+        book.run_chapter(
+            chapter, tmp_path / "out", "smoke", results=str(tmp_path / "r")
+        )
+    capsys.readouterr()
+    executed, _ = book.run_chapter(
+        chapter, tmp_path / "out", "full", results=str(tmp_path / "r")
+    )
+    out = capsys.readouterr().out  # streamed as the cells ran
+    lines = [line for line in out.splitlines() if line.startswith("run ")]
+    base = plans.mnist_config("smoke", "base", train_subset=200, widths=(8, 8, 8))
+    first, second = (base.replace(seed=s).label for s in (0, 1))
+    assert [line.split(", elapsed")[0] for line in lines] == [
+        f"run 1 of 2: {first}, epoch 0/2",
+        f"run 1 of 2: {first}, epoch 2/2",
+        f"run 2 of 2: {second}, epoch 0/2",
+        f"run 2 of 2: {second}, epoch 2/2",
+    ]
+    assert lines[0].endswith("ETA for the plan after the first run")
+    assert "ETA for the plan" in lines[1] and "trained 2" in out
+    assert problems_in(executed) == []
+
+
+# ---------------------------------------------------------- several machines
+
+
+def tiny_plan(profile: str) -> plans.Plan:
+    base = plans.mnist_config("smoke", "base", train_subset=300, widths=(8, 8, 8))
+    drop = plans.mnist_config("smoke", "dropout", train_subset=300, widths=(8, 8, 8))
+    return {
+        "base": [base.replace(seed=s) for s in (0, 1, 2)],
+        "dropout": [drop.replace(seed=s) for s in (0, 1)],
+        "base again": [base.replace(seed=0)],  # a config in two groups: trained once
+    }
+
+
+def comparable(record: dict) -> dict:
+    """A record without what depends on when and how fast it ran."""
+    kept = {k: v for k, v in record.items() if k not in ("provenance", "digest")}
+    kept.pop("train_seconds", None)
+    return kept
+
+
+def test_n_shards_train_exactly_the_records_of_one_process_and_merge_idempotently(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GAAF_DATA", str(ROOT / "data"))
+    one = tmp_path / "one"
+    whole = runs.collect(tiny_plan, "smoke", one, "cpu", progress=False)
+    assert whole.found == 6
+    shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
+    for k, results in enumerate(shards, 1):
+        cli.sharded(runs.collect, (k, 3))(
+            tiny_plan, "smoke", results, "cpu", progress=False
+        )
+    counts = [len(list(s.glob("*/*.json"))) for s in shards]
+    assert counts == [2, 2, 1]  # 5 distinct configs, each in one shard
+    merged = tmp_path / "merged"
+    assert book.merge_records(shards, merged) == {
+        "copied": 5,
+        "present": 0,
+        "dropped": 0,
+    }
+    names = sorted(p.name for p in merged.glob("*/*.json"))
+    assert names == sorted(p.name for p in one.glob("*/*.json"))
+    for name in names:
+        (a,), (b,) = one.glob(f"*/{name}"), merged.glob(f"*/{name}")
+        assert comparable(runs.load_record(a)) == comparable(runs.load_record(b))
+    snapshot = {p: p.read_bytes() for p in merged.rglob("*") if p.is_file()}
+    assert book.merge_records(shards, merged) == {
+        "copied": 0,
+        "present": 5,
+        "dropped": 0,
+    }
+    assert {p: p.read_bytes() for p in merged.rglob("*") if p.is_file()} == snapshot
+    # the merged records are the plan's: nothing left to train
+    again = runs.collect(tiny_plan, "smoke", merged, "cpu", progress=False)
+    assert again.found == 6
+    # two different records of one config are refused, not silently chosen
+    (first,) = shards[0].glob("*/*seed_0*.json")
+    record = json.loads(first.read_text())
+    record["provenance"]["host"] = "elsewhere"
+    first.write_text(json.dumps(runs.seal(record)))
+    with pytest.raises(ValueError, match="two different records of one config"):
+        book.merge_records(shards, merged)
+
+
+def test_run_book_and_train_take_a_shard(tmp_path, monkeypatch):
+    # run-book --shard K/N runs each chapter with a cell that narrows runs.collect
+    seen = []
+    monkeypatch.setattr(
+        book, "run_chapter", lambda nb, out, profile, **kw: seen.append(kw) or (nb, 0.0)
+    )
+    assert cli.main(["run-book", "--chapter", "intro", "--shard", "2/3"]) == 0
+    (options,) = seen
+    namespace: dict = {}
+    calls = []
+    monkeypatch.setattr(
+        runs, "collect", lambda plan, *a, **k: calls.append(plan("full"))
+    )
+    exec(options["setup"], namespace)
+    runs.collect(tiny_plan, "full", tmp_path)
+    mine = cli.plan_configs(tiny_plan("full"), (2, 3))
+    assert len(mine) == 2  # of 5 distinct configs: the 2nd and the 5th
+    assert {c.hash for g in calls[0].values() for c in g} == {c.hash for c in mine}
+    assert cli.main(["run-book", "--chapter", "intro", "--shard", "4/3"]) == 2
+    # train --shard K/N trains the K-th of every N seeds
+    trained = []
+    record = {"test_acc": 0.5, "best_epoch": 1, "epochs_run": 2, "train_seconds": 1}
+
+    def fake_run(config, *args, **kwargs):
+        trained.append(config.seed)
+        return record
+
+    monkeypatch.setattr(cli, "run", fake_run)
+    monkeypatch.setattr(cli.stats, "aggregate", lambda records: [])
+    argv = ["train", "--profile", "smoke", "--seeds", "0", "1", "2", "--shard", "2/3"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    assert trained == [1]
+
+
+def test_run_book_goes_on_after_a_failed_chapter_and_says_which(monkeypatch, capsys):
+    def fake(nb, out, profile, **kw):
+        if nb.stem == "intro":
+            raise book.ChapterFailed("chapter intro failed: ValueError: x")
+        return nb, 0.0
+
+    monkeypatch.setattr(book, "run_chapter", fake)
+    assert cli.main(["run-book", "--chapter", "intro", "costs"]) == 1
+    err = capsys.readouterr().err
+    assert "chapter intro failed" in err
+    assert err.strip().endswith(
+        "1 of 2 chapters failed: intro (their errors are above)"
+    )
+
+
+# -------------------------------------------------------------- the command line
+
+
+def test_help_has_no_raw_rest_and_every_flag_says_what_it_does(capsys):
+    parser = cli._parser()
+    top = parser.format_help()
+    assert "``" not in top and ":func:" not in top and ":data:" not in top
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in {"python -m gaaf": parser, **commands}.items():
+        for action in sub._actions:
+            if action.dest not in ("help", "command"):
+                assert action.help, f"{name} {action.option_strings or action.dest}"
+        assert "``" not in sub.format_help()
+    with pytest.raises(SystemExit):
+        cli.main(["--version"])
+    assert capsys.readouterr().out.strip() == f"gaaf {gaaf.__version__}"
