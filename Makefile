@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 SHARED_DATA ?= ../shared/data
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test install data web lint clean plain-install colab-parity
+.PHONY: book test install data web lint clean plain-install colab-parity repository
 
 book: install data
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
@@ -29,8 +29,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The dataset root is data/. Seed it from the offline mirror when one lies beside the
-# repository; elsewhere the library downloads what is missing.
-data:
+# repository, then download what is still missing of MNIST and Fashion-MNIST (and cache
+# them): chapters below the full profile never download a dataset.
+data: install
 	@if [ -d "$(SHARED_DATA)" ]; then \
 	  for d in "$(SHARED_DATA)"/*/; do \
 	    name=$$(basename "$$d"); \
@@ -39,6 +40,8 @@ data:
 	    [ "$$copied" = 0 ] || echo "data/$$name: $$copied file(s) seeded from $(SHARED_DATA)"; \
 	  done; \
 	fi
+	@$(BIN)/python -c 'import sys; from gaaf import data; \
+	  [data.load_split(n, s) for n in ("mnist", "fashion_mnist") for s in ("train", "test")]'
 
 # JavaScript the built pages load from a CDN, installed so the page check works offline.
 web:
@@ -49,8 +52,10 @@ web:
 	  echo "npm not found: the page check will not render maths and widgets offline"; \
 	fi
 
-# The library on a plain install, as `pip install gaaf` gives it: no extras, no papermill.
-# `python -m gaaf train` must train and write its record there.
+# The library on a plain install (pip install -e .): no extras, no papermill.
+# `python -m gaaf train` must train and write its record there. Then, in the same fresh
+# environment, the papermill extra must be enough to run a chapter (gaaf_derived: its
+# widgets need ipywidgets), with the kernel it brings: no kernel of this machine's user.
 PLAIN := _build/plain
 plain-install: data
 	rm -rf $(PLAIN) && $(PYTHON) -m venv $(PLAIN)/venv
@@ -59,11 +64,23 @@ plain-install: data
 	$(PLAIN)/venv/bin/python -m gaaf train --profile smoke --seeds 0 --device cpu --quiet \
 	  --results $(PLAIN)/results
 	test -n "$$(ls $(PLAIN)/results/mnist/*.json)"
+	$(PLAIN)/venv/bin/python -m pip install --quiet -e '.[papermill]'
+	JUPYTER_DATA_DIR=$(PLAIN)/jupyter JUPYTER_PATH= $(PLAIN)/venv/bin/python -m gaaf run-book \
+	  --profile smoke --chapter gaaf_derived --device cpu --output $(PLAIN)/papermill
+	test -s $(PLAIN)/papermill/gaaf_derived.smoke.ipynb
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
+
+# The repository's address, written into _config.yml and every copy of it (see README):
+#   make repository URL=https://github.com/OWNER/REPO
+repository: install
+	@test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/OWNER/REPO"; exit 2; }
+	@$(BIN)/python -c 'import sys; from gaaf.book import set_repository; \
+	  print(*set_repository(sys.argv[1]) or ["nothing to change"], sep="\n")' "$(URL)"
 
 colab-parity:
 	$(BIN)/pytest -m colab tests/test_colab.py

@@ -96,9 +96,14 @@ def test_a_disagreeing_copy_and_an_invented_address_are_reported(tmp_path):
     ]
 
 
+def read(path: Path) -> object:
+    """A file's text; a notebook's JSON (in nbformat's layout or not)."""
+    return json.loads(path.read_text()) if path.suffix == ".ipynb" else path.read_text()
+
+
 def test_make_repository_writes_the_address_everywhere_and_back(tmp_path):
     root = copy_of_the_repository(tmp_path)
-    before = {p: p.read_text() for p in root.rglob("*") if p.is_file()}
+    before = {p: read(p) for p in root.rglob("*") if p.is_file()}
     changed = book.set_repository(HOSTED, root)
     names = {str(p.relative_to(root)) for p in changed}
     assert {"_config.yml", "README.md", "pyproject.toml", "CITATION.cff"} <= names
@@ -114,7 +119,7 @@ def test_make_repository_writes_the_address_everywhere_and_back(tmp_path):
     with pytest.raises(ValueError, match=r"https://github\.com/OWNER/REPO"):
         book.set_repository("https://gitlab.com/alice/gaaf", root)
     book.set_repository(book.PLACEHOLDER, root)
-    assert {p: p.read_text() for p in root.rglob("*") if p.is_file()} == before
+    assert {p: read(p) for p in root.rglob("*") if p.is_file()} == before
 
 
 def test_a_published_books_colab_cell_installs_the_commit_it_was_built_from(
@@ -300,16 +305,17 @@ def tiny_plan(profile: str) -> plans.Plan:
     base = plans.mnist_config("smoke", "base", train_subset=300, widths=(8, 8, 8))
     drop = plans.mnist_config("smoke", "dropout", train_subset=300, widths=(8, 8, 8))
     return {
-        "base": [base.replace(seed=s) for s in (0, 1, 2)],
-        "dropout": [drop.replace(seed=s) for s in (0, 1)],
-        "base again": [base.replace(seed=0)],  # a config in two groups: trained once
+        "base": [base.replace(seed=s) for s in (0, 1)],
+        "dropout": [drop],
+        "base again": [base],  # a config in two groups: trained once
     }
 
 
 def comparable(record: dict) -> dict:
     """A record without what depends on when and how fast it ran."""
     kept = {k: v for k, v in record.items() if k not in ("provenance", "digest")}
-    kept.pop("train_seconds", None)
+    kept.pop("train_seconds")
+    kept["history"] = [{**epoch, "seconds": None} for epoch in kept["history"]]
     return kept
 
 
@@ -317,39 +323,33 @@ def test_n_shards_train_exactly_the_records_of_one_process_and_merge_idempotentl
     tmp_path, monkeypatch
 ):
     monkeypatch.setenv("GAAF_DATA", str(ROOT / "data"))
+    # the trained-network probes cost seconds and say nothing about sharding
+    monkeypatch.setattr(runs, "probe_trained", lambda *args: {})
     one = tmp_path / "one"
-    whole = runs.collect(tiny_plan, "smoke", one, "cpu", progress=False)
-    assert whole.found == 6
-    shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
+    assert runs.collect(tiny_plan, "smoke", one, "cpu", progress=False).found == 4
+    shards = [tmp_path / f"shard{k}" for k in (1, 2)]
     for k, results in enumerate(shards, 1):
-        cli.sharded(runs.collect, (k, 3))(
-            tiny_plan, "smoke", results, "cpu", progress=False
-        )
+        collect = cli.sharded(runs.collect, (k, 2))
+        collect(tiny_plan, "smoke", results, "cpu", progress=False)
     counts = [len(list(s.glob("*/*.json"))) for s in shards]
-    assert counts == [2, 2, 1]  # 5 distinct configs, each in one shard
+    assert counts == [2, 1]  # 3 distinct configs, each in one shard
     merged = tmp_path / "merged"
-    assert book.merge_records(shards, merged) == {
-        "copied": 5,
-        "present": 0,
-        "dropped": 0,
-    }
+    copied = {"copied": 3, "present": 0, "dropped": 0}
+    assert book.merge_records(shards, merged) == copied
     names = sorted(p.name for p in merged.glob("*/*.json"))
     assert names == sorted(p.name for p in one.glob("*/*.json"))
     for name in names:
         (a,), (b,) = one.glob(f"*/{name}"), merged.glob(f"*/{name}")
         assert comparable(runs.load_record(a)) == comparable(runs.load_record(b))
     snapshot = {p: p.read_bytes() for p in merged.rglob("*") if p.is_file()}
-    assert book.merge_records(shards, merged) == {
-        "copied": 0,
-        "present": 5,
-        "dropped": 0,
-    }
+    present = {"copied": 0, "present": 3, "dropped": 0}
+    assert book.merge_records(shards, merged) == present
     assert {p: p.read_bytes() for p in merged.rglob("*") if p.is_file()} == snapshot
-    # the merged records are the plan's: nothing left to train
-    again = runs.collect(tiny_plan, "smoke", merged, "cpu", progress=False)
-    assert again.found == 6
+    # the merged records are the plan's: nothing is left to train
+    monkeypatch.setattr(runs, "train", None)  # training anything would fail
+    assert runs.collect(tiny_plan, "smoke", merged, "cpu", progress=False).found == 4
     # two different records of one config are refused, not silently chosen
-    (first,) = shards[0].glob("*/*seed_0*.json")
+    first = next(shards[0].glob("*/*.json"))
     record = json.loads(first.read_text())
     record["provenance"]["host"] = "elsewhere"
     first.write_text(json.dumps(runs.seal(record)))
@@ -373,7 +373,7 @@ def test_run_book_and_train_take_a_shard(tmp_path, monkeypatch):
     exec(options["setup"], namespace)
     runs.collect(tiny_plan, "full", tmp_path)
     mine = cli.plan_configs(tiny_plan("full"), (2, 3))
-    assert len(mine) == 2  # of 5 distinct configs: the 2nd and the 5th
+    assert len(mine) == 1  # of 3 distinct configs: the 2nd
     assert {c.hash for g in calls[0].values() for c in g} == {c.hash for c in mine}
     assert cli.main(["run-book", "--chapter", "intro", "--shard", "4/3"]) == 2
     # train --shard K/N trains the K-th of every N seeds
