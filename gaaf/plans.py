@@ -385,7 +385,7 @@ CNN_GRID_SEEDS = (0, 1)
 
 def cnn_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
     """Each CNN variant on Fashion-MNIST at :data:`CPU_CNN` scale at each of its
-    :data:`CNN_LR_GRID` rates, seeds 0, 1 at full."""
+    :data:`CNN_LR_GRID` rates (the first two at smoke), seeds 0, 1 at full."""
     chosen = _seeds(profile, _full_default(profile, seeds, CNN_GRID_SEEDS))
     scale = by_profile(profile, smoke={}, default={}, full=CPU_CNN)
     return {
@@ -394,7 +394,7 @@ def cnn_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
                 cnn_config("fashion_mnist", profile, variant, **scale, lr=lr, seed=s)
                 for s in chosen
             ]
-            for lr in lrs
+            for lr in (lrs[:2] if profile == "smoke" else lrs)
         }
         for variant, lrs in CNN_LR_GRID.items()
     }
