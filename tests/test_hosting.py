@@ -29,6 +29,11 @@ HOSTED = "https://github.com/alice/gaaf"  # an address for the tests, claimed no
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
+def notebook_of(cells: list) -> nbformat.NotebookNode:
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
+
+
 def copy_of_the_repository(to: Path) -> Path:
     """The files that hold the repository's address, copied to ``to``."""
     for name in (
@@ -237,10 +242,8 @@ def test_below_full_no_chapter_downloads_anything(chapter, tmp_path, monkeypatch
         "    torchvision.datasets.CIFAR10('cifar', download=True)\n"
         "except OSError:\n    pass"
     )
-    nbformat.write(
-        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), probe
-    )
-    book.run_chapter(probe, tmp_path, "default", kernel_name="python3")
+    nbformat.write(notebook_of([nbformat.v4.new_code_cell(code)]), probe)
+    book.run_chapter(probe, tmp_path, "default")
     assert "cifar-10-python.tar.gz" in log.read_text()
 
 
@@ -271,7 +274,7 @@ def test_at_full_no_cell_cap_applies_and_each_run_says_how_far_the_plan_is(
     parameters = nbformat.v4.new_code_cell('profile = "default"\nresults = "results"')
     parameters.metadata["tags"] = ["parameters"]
     cells = [parameters, nbformat.v4.new_code_cell(SLOW_CHAPTER)]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), chapter)
+    nbformat.write(notebook_of(cells), chapter)
     monkeypatch.setattr(book, "CELL_TIMEOUT", 2)
     data = str(ROOT / "data")
     monkeypatch.setenv("GAAF_DATA", data)
