@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from gaaf.book import repository, toc_files
+from gaaf.book import COLAB_BRANCH, published, repository, toc_files
 
 pytestmark = pytest.mark.pages
 
@@ -253,17 +253,22 @@ def test_page_renders_cleanly(page_file, browser, site_url, web_assets):
         missing = [m for m in problems["missing"] if not WIDGET_FONT.search(m)]
         assert not missing, f"missing resources: {missing}"
 
-        # A chapter's Colab link opens its own notebook on the configured branch.
+        # A chapter's Colab link opens its own notebook on the branch the Pages
+        # workflow pushes (the chapters with the built commit in their first cell);
+        # while the repository is not published, no page links to it at all.
+        url, _ = repository(ROOT)
         if is_notebook(page_file):
-            url, branch = repository(ROOT)
             repo = url.removeprefix("https://github.com/")
-            expected = (
-                f"https://colab.research.google.com/github/{repo}/blob/{branch}/"
+            expected = [
+                f"https://colab.research.google.com/github/{repo}/blob/{COLAB_BRANCH}/"
                 f"{page_file}.ipynb"
-            )
+            ][: int(published(url))]
             links = page.locator('a[href*="colab.research.google.com"]')
             hrefs = links.evaluate_all("els => els.map(e => e.href)")
-            assert hrefs == [expected], f"Colab links {hrefs}, expected [{expected}]"
+            assert hrefs == expected, f"Colab links {hrefs}, expected {expected}"
+        if not published(url):
+            to_it = page.locator(f'a[href^="{url}"]')
+            assert to_it.count() == 0, "a link to the placeholder repository"
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         name = page_file.replace("/", "_")
