@@ -15,8 +15,22 @@ __all__ = ["provenance_summary", "provenance_table", "run_lengths"]
 
 
 def _commit(info: dict[str, Any]) -> str:
-    commit = info.get("git_commit") or "unknown"
-    return commit[:8] + (" (uncommitted changes)" if commit.endswith("+dirty") else "")
+    """The code that trained a record: the commit of each start of training (and its
+    resumes) where the record lists them, else the commit read when it was written."""
+    starts = info.get("starts")
+    if not starts:
+        commit = info.get("git_commit") or "unknown"
+        dirty = " with uncommitted changes" if commit.endswith("+dirty") else ""
+        return f"{commit[:8]} (read at the end{dirty})"
+    shown = []
+    for start in starts:
+        text = (start.get("commit") or "unknown")[:8]
+        text += " (uncommitted changes)" if start.get("dirty") else ""
+        if text not in shown:
+            shown.append(text)
+    threads = sorted({s.get("threads") for s in starts if s.get("threads")})
+    resumed = f", {len(starts) - 1} resume(s)" if len(starts) > 1 else ""
+    return ", ".join(shown) + f" ({'/'.join(map(str, threads))} thread(s){resumed})"
 
 
 def _where(info: dict[str, Any]) -> str:
@@ -57,7 +71,8 @@ def provenance_summary(records: Sequence[dict[str, Any]]) -> str:
 
 
 def provenance_table(records: Sequence[dict[str, Any]]) -> str:
-    """Every run record: its label, epochs, wall time, device, commit and date."""
+    """Every run record: its label, epochs, training time (summed over resumes),
+    device, the code that trained it (:func:`_commit`) and date."""
     rows = []
     for record in records:
         info = record["provenance"]
@@ -67,13 +82,13 @@ def provenance_table(records: Sequence[dict[str, Any]]) -> str:
             (
                 record["label"] + state,
                 epochs,
-                f"{info['wall_seconds'] / 60:.1f}",
+                f"{record.get('train_seconds', info['wall_seconds']) / 60:.1f}",
                 _where(info),
                 _commit(info),
                 info["date"][:10],
             )
         )
-    headers = ["run", "epochs", "wall time (min)", "device", "commit", "date"]
+    headers = ["run", "epochs", "training time (min)", "device", "code", "date"]
     return markdown_table(headers, rows)
 
 

@@ -76,3 +76,20 @@ def test_the_table_from_the_committed_records():
         "GAAF, which has no noise, raises it as much" in by_name["Co-adaptation"].ours
     )
     assert by_name["CNNs"].word == NOT_TESTED and words["cnn_benchmark"] == NOT_TESTED
+
+
+def test_the_status_page_names_the_code_of_every_start():
+    from gaaf import status
+
+    old = {"git_commit": "0123456789abcdef+dirty"}
+    assert status._commit(old) == "01234567 (read at the end with uncommitted changes)"
+    new = {
+        "git_commit": "ffff",
+        "starts": [
+            {"commit": "aaaaaaaa11", "dirty": False, "threads": 1},
+            {"commit": "bbbbbbbb22", "dirty": True, "threads": 1},
+        ],
+    }
+    assert status._commit(new) == (
+        "aaaaaaaa, bbbbbbbb (uncommitted changes) (1 thread(s), 1 resume(s))"
+    )
