@@ -133,12 +133,6 @@ def problems_in(executed: Path) -> list[str]:
     return found
 
 
-# Where the internet is reachable, the CNN chapter would download CIFAR and SVHN (about
-# 1 GB) even at the smoke profile; the test keeps to the offline dataset (the chapter's
-# handling of a dataset it cannot get is tested in test_report.py).
-SMOKE_EXTRA = {"cnn_benchmark": {"datasets": ["fashion_mnist"]}}
-
-
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_chapter_runs_at_the_smoke_profile(path):
