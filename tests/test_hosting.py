@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sys
 import types
 from pathlib import Path
@@ -177,6 +178,29 @@ def test_a_missing_kernel_is_one_clear_line(tmp_path):
         book.NoKernel, match=r"^no Jupyter kernel named 'nope': install"
     ):
         book.run_chapter(chapter, tmp_path, "smoke", kernel_name="nope")
+
+
+def test_on_colab_a_lock_left_on_drive_by_the_vm_before_a_disconnect_is_named(
+    tmp_path, monkeypatch, capsys
+):
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=lambda where: None)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    drive = tmp_path / "drive"
+    (drive / "checkpoints").mkdir(parents=True)
+    (drive / "checkpoints" / "abc.lock").write_text("4242 old-colab-vm")
+    (drive / "checkpoints" / "mine.lock").write_text(f"1 {socket.gethostname()}")
+    book.keep_results_on_drive(tmp_path / "results", drive)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Records are kept on Google Drive")
+    (line,) = out[1:]
+    assert line.startswith(
+        f"{drive}/checkpoints/abc.lock was left by process 4242 on old-colab-vm"
+    )
+    assert line.endswith(
+        f"delete the lock to resume now: !rm '{drive}/checkpoints/abc.lock'"
+    )
 
 
 # ------------------------------------------------ the same work with and without internet
