@@ -41,6 +41,8 @@ def matched_losses(records: Sequence[Record], n: int = MATCHED_LOSSES) -> list[f
     """``n`` running training losses, log-spaced over the range every record passed
     through (:func:`gaaf.measures.loss_overlap`), from the highest down; the middle one
     is the geometric mean of the range's ends. Empty when there is no such range."""
+    if not all(r.get("history") for r in records):
+        return []  # no per-epoch training loss to match
     overlap = loss_overlap(records)
     if overlap is None:
         return []

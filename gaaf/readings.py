@@ -44,6 +44,7 @@ __all__ = [
     "layer_change",
     "layer_ratios",
     "listed",
+    "probe_caveat",
     "profile",
     "saturation_reading",
     "seed_counts",
@@ -61,8 +62,8 @@ def listed(items: Sequence[str]) -> str:
 
 
 def times(ratios: Sequence[float | None]) -> str:
-    """Ratios as multipliers, layer 1 first: ``"x1.06, x1.15 and x1.14"``."""
-    return listed(["n/a" if r is None else f"x{number(r)}" for r in ratios])
+    """Ratios as multipliers, layer 1 first: ``"×1.06, ×1.15 and ×1.14"``."""
+    return listed(["n/a" if r is None else f"×{number(r)}" for r in ratios])
 
 
 def seed_counts(groups: Groups) -> str:
@@ -466,3 +467,36 @@ def xavier_std(record: Record, k: int) -> float:
     widths = config["widths"]
     n_in = math.prod(DATASETS[config["dataset"]].shape) if k == 0 else widths[k - 1]
     return math.sqrt(2 / (n_in + widths[k]))
+
+
+def probe_caveat(groups: Groups, value: LayerValue, what: str) -> str:
+    """What a probe of trained networks can and cannot say: the epochs each network
+    trained before it was probed (at its best epoch), and whether GAAF, which has no
+    noise, changes ``what`` as much as dropout (then the probe does not single out
+    dropout's noise)."""
+    shown = present(groups)
+    if "base" not in shown or "dropout" not in shown:
+        return ""
+    trained = listed(
+        [
+            f"{statistics.fmean(r['best_epoch'] for r in rs):.0f} ({display(n)})"
+            for n, rs in shown.items()
+        ]
+    )
+    text = (
+        f"The probes are taken at each network's best epoch, on average epoch "
+        f"{trained}: networks trained for very different lengths."
+    )
+    drop = [r for r in layer_ratios(groups, value, "dropout")[0] if r]
+    gaaf = [r for r in layer_ratios(groups, value, "gaaf")[0] if r]
+    if drop and gaaf:
+        similar = min(gaaf) - 1 >= 0.5 * (min(drop) - 1) and all(r > 1 for r in gaaf)
+        text += (
+            f" GAAF, which has no noise, raises {what} as much as dropout "
+            f"({times(gaaf)} against {times(drop)}): the measure does not single out "
+            "what dropout's noise does, so it says little about co-adaptation."
+            if similar
+            else f" GAAF, which has no noise, changes {what} by {times(gaaf)}, against "
+            f"dropout's {times(drop)}."
+        )
+    return text
