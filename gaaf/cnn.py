@@ -317,18 +317,29 @@ def recoveries(
     return found
 
 
-def fair_sentence(grid: Any, fair: Runs) -> str:
+def fair_sentence(grid: Any, fair: Runs, single: Runs | None = None) -> str:
     """The CNN variants each at its own learning rate (chosen on validation), in words:
     the rates, the gains the paper reports (on Fashion-MNIST, not in the paper, so
-    reported with their intervals), and the runs that sat at chance before training."""
+    reported with their intervals) beside the same gains at one rate for all
+    (``single``: groups ``"fashion_mnist: <variant>"``), and the runs that sat at
+    chance before training."""
     rates = (
         ", ".join(f"{display(v)} {lr:g}" for v, lr in grid.rates.items()) or "none yet"
     )
     lines = [f"Each variant at its own learning rate, chosen on validation: {rates}."]
+    one = {
+        k.removeprefix("fashion_mnist: "): v
+        for k, v in (single.groups if single else {}).items()
+    }
     for a, b in (("gaaf", "base"), ("bn", "base"), ("bn_gaaf", "bn")):
         va = values(fair.groups.get(a, []), "test_acc", 100)
         vb = values(fair.groups.get(b, []), "test_acc", 100)
-        lines.append(f"{display(a)} - {display(b)}: {difference(va, vb)} points.")
+        text = f"{display(a)} - {display(b)}: {difference(va, vb)} points"
+        if one:
+            sa = values(one.get(a, []), "test_acc", 100)
+            sb = values(one.get(b, []), "test_acc", 100)
+            text += f" (at one rate for all: {difference(sa, sb)})"
+        lines.append(text + ".")
     slow = {
         display(v): found for v, rs in fair.groups.items() if (found := recoveries(rs))
     }
