@@ -349,3 +349,48 @@ def test_every_book_figure_is_made_by_the_style_helper():
         if p.name != "style.py" and "plt.subplots(" in p.read_text()
     ]
     assert not offenders, f"use style.subplots in {offenders}"
+
+
+def test_the_checker_finds_data_outside_its_axes_a_covering_legend_and_overlaps():
+    import matplotlib.pyplot as plt
+
+    from gaaf.figures.style import hidden as problems
+    from gaaf.figures.style import subplots
+
+    fig, (ax,) = subplots(1)
+    ax.plot([1, 2, 3], [85, 88, 91], label="curve")
+    assert problems(fig) == []
+    ax.set_ylim(0, 55)  # the CNN figure's old defect: every point above the axis
+    assert problems(fig) == ["3 of 3 plotted points lie outside the axes of 'a panel'"]
+    plt.close(fig)
+
+    fig, (ax,) = subplots(1)
+    ax.plot([0, 1], [0, 1], label="a line under the legend")
+    ax.plot([0.02], [0.98], "o")
+    ax.legend(loc="upper left")
+    assert any("the legend of" in p for p in problems(fig))
+    ax.axvline(0.5)  # drawn in axes units: never "outside"
+    plt.close(fig)
+
+    fig, (ax,) = subplots(1)
+    ax.plot([1, 2], [1, 2])
+    ax.set_xticks([1, 1.001], ["a long label", "another long label"])
+    assert any("overlaps" in p for p in problems(fig))
+    plt.close(fig)
+
+
+def test_the_fair_comparison_figures_pass_the_checker():
+    from pathlib import Path
+
+    from gaaf import plans, runs, selection
+    from gaaf.figures.fair import gradient_vs_loss_figure, rate_figure
+    from gaaf.figures.style import hidden, problems
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    grid = selection.collect_grid(plans.mnist_lr_cells, "default", results)
+    groups = runs.collect(plans.mnist_plan, "default", results).groups
+    for fig in (
+        rate_figure(grid.cells, grid.rates),
+        gradient_vs_loss_figure(groups, "dw", 0.12),
+    ):
+        assert problems(fig) == [] and hidden(fig) == []
