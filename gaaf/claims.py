@@ -100,7 +100,7 @@ def _sensitivity_lines(sensitivity: Groups, value: LayerValue, what: str) -> lis
             for k in range(layers)
         ]
         higher = sum(r is not None and r > 1 for r in ratios)
-        shown_ratios = ", ".join(f"x{r:.2f}" for r in ratios if r is not None)
+        shown_ratios = ", ".join(f"×{r:.2f}" for r in ratios if r is not None)
         lines.append(
             f"- {what}, {display(name)} / base ({len(records)} vs {len(base)} seeds): "
             f"higher in {higher} of {layers} layers ({shown_ratios}, layer 1 first)."
@@ -192,7 +192,7 @@ def paper_quantity(groups: Groups) -> PaperQuantity | None:
         factors[q] = math.exp(statistics.fmean(logs))
     closest = min(factors, key=lambda q: abs(math.log(factors[q])))
     listed = ", ".join(
-        f"{FLOW_NAMES[q].split(' (')[0]} x{f:.3g}" for q, f in factors.items()
+        f"{FLOW_NAMES[q].split(' (')[0]} ×{f:.3g}" for q, f in factors.items()
     )
     sentence = (
         f"Against the paper's table, our base network's mean gradients over all "
@@ -239,8 +239,8 @@ def slope_mechanism(groups: Groups) -> Verdict:
             for q in ("dz", "dh")
         }
         details.append(
-            f"- layer {k + 1}: |dL/dz| x{r['dz']:.2f} = slope factor "
-            f"x{r['dz'] / r['dh']:.2f} times |dL/dh| x{r['dh']:.2f} (dropout / base)."
+            f"- layer {k + 1}: |dL/dz| ×{r['dz']:.2f} = slope factor "
+            f"×{r['dz'] / r['dh']:.2f} times |dL/dh| ×{r['dh']:.2f} (dropout / base)."
         )
     return verdict(SLOPE_CLAIM, effects, details)
 
@@ -259,7 +259,7 @@ def claim3(groups: Groups, sensitivity: Groups | None = None) -> Verdict:
     details = []
     if len(ratios) > 1:
         rising = all(b > a for a, b in itertools.pairwise(ratios))
-        shown = ", ".join(f"x{r:.2f}" for r in ratios)
+        shown = ", ".join(f"×{r:.2f}" for r in ratios)
         details.append(
             f"- dropout / base by layer ({shown}, layer 1 first): "
             + (

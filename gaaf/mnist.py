@@ -119,7 +119,7 @@ def verdict_text(groups: Groups, target: float = SPEED_TARGET) -> str:
     epochs, vs_base, vs_drop = v.numbers
     speed = claims.claim4_speed(groups, target).numbers[0]
     g, d = groups.get("gaaf", []), groups.get("dropout", [])
-    ratio = f", x{number(speed.ratio)}" if speed.ratio is not None else ""
+    ratio = f", ×{number(speed.ratio)}" if speed.ratio is not None else ""
     return "\n".join(
         [
             f"**Claim 4 on MNIST: {v.word}.** {v.sentence.split('** ', 1)[1]}",
@@ -211,7 +211,7 @@ def paper_gaps(groups: Groups) -> str:
     if not shown:
         return "No records yet."
     worst = max(acc, key=lambda n: abs(acc[n]))
-    listed = ", ".join(f"{display(n)} x{number(r)}" for n, r in epochs.items())
+    listed = ", ".join(f"{display(n)} ×{number(r)}" for n, r in epochs.items())
     return (
         f"Our mean test accuracies differ from the paper's by at most "
         f"{number(abs(acc[worst]))} points ({display(worst)}: {signed(acc[worst])}); our epochs "

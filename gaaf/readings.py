@@ -288,7 +288,7 @@ def slope_reading(groups: Groups) -> str:
 
 def _range(ratios) -> str:
     ratios = list(ratios)
-    return f"x{number(min(ratios))} to x{number(max(ratios))}"
+    return f"×{number(min(ratios))} to ×{number(max(ratios))}"
 
 
 # ------------------------------------------------------- the chapter's verdict

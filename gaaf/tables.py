@@ -376,7 +376,7 @@ def gradient_flow_columns(groups: Groups, quantity: str = "dz") -> Table:
     for name, m in means.items():
         base = means.get(name.split(": ")[0] + ": base")
         cells = [
-            number(m[k]) + (f" (x{m[k] / base[k]:.2f})" if base is not None else "")
+            number(m[k]) + (f" (×{m[k] / base[k]:.2f})" if base is not None else "")
             for k in range(layers)
         ]
         rows.append([display(name), *cells])

@@ -231,20 +231,20 @@ def test_claims_1_to_3_compare_each_layer_with_the_base():
     assert all(e.word == NOT_IN_PAPER and e.diff is None for e in gaaf)
     assert verdict.word == UNRESOLVED and verdict.decided_by is layer1
     assert f"GAAF vs base: {NOT_RUN}" in verdict.markdown()
-    # gradient flow (5.5 + 5.6 + 5.5) / 3 against 1.05: x5.27, the paper's x4.7 to x6.2
+    # gradient flow (5.5 + 5.6 + 5.5) / 3 against 1.05: ×5.27, the paper's ×4.7 to ×6.2
     verdict = claims.claim2(groups)
     assert [e.word for e in verdict.numbers[:3]] == [SUPPORTED] * 3
     assert verdict.numbers[0].ratio == pytest.approx((16.6 / 3) / 1.05)
     assert "first 2 epochs, layer 1, dropout vs base" in verdict.markdown()
-    # x1.6 is in the paper's direction but under half its size
+    # ×1.6 is in the paper's direction but under half its size
     assert claims.claim2(probed_groups(dropout_flow=1.7)).word == SMALLER
-    # x1.45: resolved alone in each layer (p = 0.018), not after Holm over the three
+    # ×1.45: resolved alone in each layer (p = 0.018), not after Holm over the three
     (layer1, *_) = claims.claim2(probed_groups(dropout_flow=1.5)).numbers
     assert layer1.test.p < 0.05 < layer1.p_adjusted and layer1.word == UNRESOLVED
     verdict = claims.claim3(groups)
     assert verdict.word == SUPPORTED
     # 0.61 / 3 over 0.105, 0.91 / 3 over 0.1, 1.51 / 3 over 0.1
-    assert "dropout / base by layer (x1.94, x3.03, x5.03" in verdict.markdown()
+    assert "dropout / base by layer (×1.94, ×3.03, ×5.03" in verdict.markdown()
     assert "rises with every layer." in verdict.markdown()
 
 
@@ -258,7 +258,7 @@ def test_sensitivity_runs_are_reported_not_judged():
     verdict = claims.claim1(groups, sensitivity)
     assert verdict.details == (
         "- mean |correlation|, lr 0.01: dropout 0.5 / base (1 vs 1 seeds): higher in 2 "
-        "of 3 layers (x1.00, x1.50, x1.50, layer 1 first).",
+        "of 3 layers (×1.00, ×1.50, ×1.50, layer 1 first).",
     )
     sens4 = {
         "lr 0.01: base": [rec(0.97, 40)],
@@ -329,7 +329,7 @@ def test_claim2_per_quantity_which_the_paper_reports_and_the_slope_factor():
     assert first.test.p < 0.05 < first.p_adjusted and mechanism.word == UNRESOLVED
     assert mechanism.numbers[0].diff == pytest.approx((0.25 * 2 + 0.275) / 3 - 0.525)
     # dz x(6.2/3)/1.05 = slope factor x((6.2/3)/1.05)/(8/2) times dh x(8/2)
-    assert "layer 1: |dL/dz| x1.97 = slope factor x0.49 times |dL/dh| x4.00" in (
+    assert "layer 1: |dL/dz| ×1.97 = slope factor ×0.49 times |dL/dh| ×4.00" in (
         mechanism.markdown()
     )
     # saturation by layer in absolute terms

@@ -80,7 +80,7 @@ def test_the_slope_factor_is_lower_with_dropout_from_the_first_epoch():
         "The slope factor is lower with dropout than without in every layer at every "
         "epoch from epoch 1 to 2"
     )
-    assert "|dL/dh| is x4 to x4 the base's" in text
+    assert "|dL/dh| is ×4 to ×4 the base's" in text
     assert readings.slope_epochs(GROUPS) == [1, 2]
     headers, rows = flow_tables.slope_epoch_table(GROUPS, [1, 2])
     assert headers[:3] == [
@@ -106,7 +106,7 @@ def test_flow_tables_ratios_per_gradient_and_sizes_against_the_paper():
 def test_claim2_read_as_the_paper_most_plausibly_measured_it():
     text = readings.claim2_reading(GROUPS)
     assert text.startswith("Read as the paper most plausibly measured it, as |dL/dW|")
-    assert "by x4.77 to x4.77 over all iterations" in text
+    assert "by ×4.77 to ×4.77 over all iterations" in text
     verdict = readings.gradient_flow_verdict(GROUPS)
     # claim 2 is judged at equal training loss, for the gradient the paper most
     # plausibly measured, with its whole-run mean beside it

@@ -154,8 +154,8 @@ def test_gradient_flow_table_ratios_and_matched_epochs():
         {"lr 1: base": groups["base"], "lr 1: dropout": groups["dropout"]}
     )
     assert rows == [
-        ["lr 1: base", "1 (x1.00)", "2 (x1.00)", "3 (x1.00)"],
-        ["lr 1: dropout", "5 (x5.00)", "10 (x5.00)", "15 (x5.00)"],
+        ["lr 1: base", "1 (×1.00)", "2 (×1.00)", "3 (×1.00)"],
+        ["lr 1: dropout", "5 (×5.00)", "10 (×5.00)", "15 (×5.00)"],
     ]
     assert tables.gradient_flow_columns({"lr 1: base": []}) == (
         ["setting"],
