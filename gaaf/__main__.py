@@ -468,6 +468,16 @@ def _parser() -> argparse.ArgumentParser:
     run_book.add_argument(
         "--profile", choices=PROFILES, default="default", help=profile_help
     )
+    _run_book_flags(run_book)
+
+    bench_cmd = commands.add_parser(
+        "bench", help="benchmarks that record their numbers"
+    )
+    _bench_flags(bench_cmd)
+    return parser
+
+
+def _run_book_flags(run_book: argparse.ArgumentParser) -> None:
     run_book.add_argument(
         "--chapter", nargs="+", help="chapter notebook names (default: all)"
     )
@@ -483,9 +493,8 @@ def _parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=Path("."), help="the repository root"
     )
 
-    bench_cmd = commands.add_parser(
-        "bench", help="benchmarks that record their numbers"
-    )
+
+def _bench_flags(bench_cmd: argparse.ArgumentParser) -> None:
     bench_cmd.add_argument(
         "which",
         choices=["activations", "loader"],
@@ -519,8 +528,6 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("benchmarks/results"),
         help="where the record goes (default: benchmarks/results)",
     )
-
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 import gaaf
 from gaaf.config import ExperimentConfig
@@ -41,7 +40,8 @@ from gaaf.io import atomic_write_bytes, atomic_write_json, temporary_files
 from gaaf.params import check_profile, resolve_device
 from gaaf.plans import Plan
 from gaaf.probes import GradientFlow, probe_trained
-from gaaf.train import Diverged, load_checkpoint, train
+from gaaf.progress import PlanProgress
+from gaaf.train import Diverged, train
 
 __all__ = [
     "NOT_RUN",
@@ -540,60 +540,6 @@ def _split(
     return Runs(profile, groups, counts, missing, diverged=diverged, **extra)
 
 
-def _clock(seconds: float) -> str:
-    """``"2 h 05 min"``, ``"4 min 10 s"`` or ``"9 s"``."""
-    minutes, s = divmod(round(seconds), 60)
-    hours, m = divmod(minutes, 60)
-    return (
-        f"{hours} h {m:02d} min" if hours else f"{m} min {s:02d} s" if m else f"{s} s"
-    )
-
-
-class _Progress:
-    """What :func:`collect` shows while it trains a plan: a bar over the plan's runs
-    (above each run's own bar), and one line when a run starts and when it ends:
-    ``run k of n: <label>, epoch e/E, elapsed ..., ETA for the plan ...``, where n
-    counts the runs without a record and the ETA assumes the runs left take as long
-    as those trained so far."""
-
-    def __init__(self, configs: list[ExperimentConfig], results: Path | str, on: bool):
-        self.results, self.start, self.trained = results, time.perf_counter(), 0
-        todo = [c for c in configs if find_record(c, results) is None] if on else []
-        self.index = {c.hash: k for k, c in enumerate(todo, 1)}
-        self.bar = tqdm(
-            total=len(todo), desc="plan", unit="run", leave=True, disable=not todo
-        )
-
-    def line(self, config: ExperimentConfig, epoch: int, left: int) -> None:
-        elapsed = time.perf_counter() - self.start
-        eta = (
-            _clock(elapsed / self.trained * left)
-            if self.trained
-            else "after the first run"
-        )
-        tqdm.write(
-            f"run {self.index[config.hash]} of {len(self.index)}: {config.label}, "
-            f"epoch {epoch}/{config.max_epochs}, elapsed {_clock(elapsed)}, "
-            f"ETA for the plan {eta}"
-        )
-
-    def starts(self, config: ExperimentConfig) -> None:
-        if config.hash in self.index:
-            saved = load_checkpoint(checkpoint_path(config, self.results))
-            epoch = len(saved["history"]) if saved else 0
-            self.line(config, epoch, len(self.index) - self.index[config.hash] + 1)
-
-    def ends(self, config: ExperimentConfig, record: dict[str, Any]) -> None:
-        if config.hash in self.index:
-            self.trained += 1
-            self.line(
-                config,
-                len(record["history"]),
-                len(self.index) - self.index[config.hash],
-            )
-            self.bar.update(1)
-
-
 def collect(
     plan: Callable[[str], Plan],
     profile: str,
@@ -626,13 +572,14 @@ def collect(
     configs = plan(profile)
     found = {}
     unavailable: dict[str, str] = {}  # dataset -> why it could not be loaded
-    shown = _Progress([c for g in configs.values() for c in g], results, progress)
+    todo = [c for g in configs.values() for c in g if progress]
+    shown = PlanProgress([c for c in todo if find_record(c, results) is None])
     for name, group in configs.items():
         done = []
         for config in group:
             if config.dataset in unavailable:
                 break
-            shown.starts(config)
+            shown.starts(config, checkpoint_path(config, results))
             try:
                 done.append(
                     run(config, results, device, progress=progress, data_root=data_root)
@@ -644,5 +591,5 @@ def collect(
                 continue
             shown.ends(config, done[-1])
         found[name] = done
-    shown.bar.close()
+    shown.close()
     return _split(profile, configs, found, unavailable=unavailable)

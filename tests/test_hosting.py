@@ -325,6 +325,35 @@ def test_at_full_no_cell_cap_applies_and_each_run_says_how_far_the_plan_is(
     assert problems_in(executed) == []
 
 
+def test_the_progress_lines_count_each_run_once_and_estimate_the_rest(
+    tmp_path, monkeypatch, capsys
+):
+    from gaaf import progress
+
+    plan = tiny_plan("full")
+    a, b = plan["base"][0], plan["dropout"][0]
+    clock = iter([0, 0, 60, 60, 90])  # seconds at each look at the clock
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    shown = progress.PlanProgress([a, b, a])  # a twice: one run
+    none = tmp_path / "no-checkpoint.pt"
+    shown.starts(a, none)
+    shown.ends(a, {"history": [{}, {}]})
+    shown.starts(a, none)  # its second place in the plan: already trained
+    shown.ends(a, {"history": [{}, {}]})
+    shown.starts(b, none)
+    shown.ends(b, {"history": [{}]})
+    shown.close()
+    assert capsys.readouterr().out.splitlines() == [
+        f"run 1 of 2: {a.label}, epoch 0/2, elapsed 0 s, ETA for the plan after the "
+        "first run",
+        f"run 1 of 2: {a.label}, epoch 2/2, elapsed 1 min 00 s, ETA for the plan "
+        "1 min 00 s",
+        f"run 2 of 2: {b.label}, epoch 0/2, elapsed 1 min 00 s, ETA for the plan "
+        "1 min 00 s",
+        f"run 2 of 2: {b.label}, epoch 1/2, elapsed 1 min 30 s, ETA for the plan 0 s",
+    ]
+
+
 # ---------------------------------------------------------- several machines
 
 
