@@ -40,7 +40,8 @@ data: install
 	    [ "$$copied" = 0 ] || echo "data/$$name: $$copied file(s) seeded from $(SHARED_DATA)"; \
 	  done; \
 	fi
-	@$(BIN)/python -c 'import sys; from gaaf import data; \
+	@[ "$$(ls data/MNIST/raw/*.gz data/FashionMNIST/raw/*.gz 2>/dev/null | wc -l)" = 8 ] || \
+	  $(BIN)/python -c 'from gaaf import data; \
 	  [data.load_split(n, s) for n in ("mnist", "fashion_mnist") for s in ("train", "test")]'
 
 # JavaScript the built pages load from a CDN, installed so the page check works offline.
