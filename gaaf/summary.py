@@ -167,11 +167,22 @@ def _ratios(v: Verdict, network: str = "dropout") -> str:
     return _ratio_range(found) if found else "not measured"
 
 
+def _claim1_ours(v: Verdict) -> str:
+    """Claim 1's cell: dropout's change, and GAAF's beside it (no noise, same change)."""
+    gaaf = [e.ratio for e in v.numbers if e.a == "GAAF" and e.ratio]
+    text = "mean |correlation|, dropout / base: " + effect_text(_judged(v))
+    if gaaf:
+        text += (
+            f"; but GAAF, which has no noise, raises it as much ({_ratio_range(gaaf)}), "
+            "so the measure says little about co-adaptation"
+        )
+    return text
+
+
 def rows(s: Summary) -> list[Row]:
     """The seven rows of the introduction's table, numbered in reading order."""
     flow = paper.gradient_flow_ratios()
     quantity = claims.FLOW_NAMES[s.claim2_quantity]
-    gaaf_corr = [e.ratio for e in s.claim1.numbers if e.a == "GAAF" and e.ratio]
     cnn_ours = effect_text([e for e in s.cnn.numbers if e.diff is not None])
     fashion = [e for e in s.cnn_ours.numbers if e.diff is not None]
     if fashion:
@@ -183,15 +194,7 @@ def rows(s: Summary) -> list[Row]:
         Row(
             "1. Co-adaptation: units trained with dropout are more correlated",
             "higher correlations (histograms, no size)",
-            "mean |correlation|, dropout / base: "
-            + effect_text(_judged(s.claim1))
-            + (
-                f"; but GAAF, which has no noise, raises it as much "
-                f"({_ratio_range(gaaf_corr)}), so the measure says little about "
-                "co-adaptation"
-                if gaaf_corr
-                else ""
-            ),
+            _claim1_ours(s.claim1),
             s.claim1.word,
             "coadaptation",
         ),

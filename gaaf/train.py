@@ -454,7 +454,7 @@ def _loop(
         desc=config.label,
         unit="epoch",
         disable=not progress,
-        leave=False,
+        leave=True,  # on Colab each run's bar stays, under the plan's
     )
     while not state.done:
         _epoch(state, data, train_split)
