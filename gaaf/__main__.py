@@ -11,6 +11,7 @@ import inspect
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -530,7 +531,12 @@ def _bench_flags(bench_cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning  # a warning is one line, no source
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "bench" and args.repeats is None:
