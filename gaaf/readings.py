@@ -34,7 +34,7 @@ from gaaf.stats import (
     welch,
 )
 from gaaf.tables import number
-from gaaf.verdicts import NOT_IN_PAPER, Verdict
+from gaaf.verdicts import NOT_IN_PAPER, SUPPORTED, Verdict
 
 __all__ = [
     "FLAT",
@@ -44,6 +44,7 @@ __all__ = [
     "layer_change",
     "layer_ratios",
     "listed",
+    "matched_reading",
     "probe_caveat",
     "profile",
     "saturation_reading",
@@ -500,3 +501,24 @@ def probe_caveat(groups: Groups, value: LayerValue, what: str) -> str:
             f"dropout's {times(drop)}."
         )
     return text
+
+
+def matched_reading(v: Verdict) -> str:
+    """What claim 2 at equal training loss (``v``, :func:`gaaf.matched_loss.
+    claim2_matched`) says about the whole-run means, one sentence per outcome."""
+    dropout = [e.ratio for e in v.numbers if e.a == "dropout" and e.ratio is not None]
+    if not dropout:
+        return "At equal training loss the comparison is not measured here."
+    ratios = times(dropout)
+    if v.word == SUPPORTED:
+        return (
+            f"At equal training loss dropout still passes {ratios} the base's gradient "
+            "(layer 1 first): more gradient at the same loss, as the paper's "
+            "acceleration has it."
+        )
+    return (
+        f"At equal training loss the ratio is {ratios} (layer 1 first; the verdict at "
+        f"the top, *{v.word}*): dropout's larger whole-run gradients come from its "
+        "higher, noisy training loss, which it never brings down, not from "
+        "acceleration."
+    )

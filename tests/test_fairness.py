@@ -197,3 +197,20 @@ def test_the_committed_grid_records_belong_to_the_grid():
     ]
     planned = {c.hash for by_lr in cells.values() for cs in by_lr.values() for c in cs}
     assert planned & set(found)  # the grid's records are where the chapters look
+
+
+def test_the_matched_reading_follows_the_verdict():
+    from gaaf import readings
+    from gaaf.verdicts import Effect, Verdict
+
+    def verdict(word, ratio):
+        e = Effect("x", "dropout", (5, 5), 1.0, ratio, None, None, 5.0, True, word, 1)
+        return Verdict("c", word, "s", (e,))
+
+    assert "not from acceleration" in readings.matched_reading(
+        verdict(CONTRADICTED, 0.9)
+    )
+    assert "as the paper's acceleration has it" in readings.matched_reading(
+        verdict(SUPPORTED, 4.0)
+    )
+    assert "not measured" in readings.matched_reading(Verdict("c", "w", "s", ()))
