@@ -294,17 +294,3 @@ def load_results(folder: Path | str = RESULTS) -> dict[str, dict[str, Any]]:
     """The recorded benchmark results in ``folder``, by file stem (empty if none)."""
     folder = Path(folder)
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
-
-
-def find(
-    record: dict[str, Any], variant: str, elements: int, dtype: str = "float32"
-) -> dict:
-    """The activation row of ``record`` for a variant, size and dtype."""
-    for row in record["activations"]:
-        if (row["variant"], row["elements"], row["dtype"]) == (
-            variant,
-            elements,
-            dtype,
-        ):
-            return row
-    raise KeyError(f"no row for {variant!r} at {elements:,} elements in {dtype}")

@@ -80,6 +80,7 @@ class GradientFlow(Callback):
         self._sums: torch.Tensor | None = None  # (3 quantities, layers), current epoch
         self._count = 0
         self._model: nn.Module | None = None
+        self._handles: list[Any] = []
 
     # -- wiring ----------------------------------------------------------------------
     def attach(self, model: nn.Module) -> None:
@@ -90,8 +91,16 @@ class GradientFlow(Callback):
         self._sums = torch.zeros(
             3, len(layers), dtype=torch.float64, device=param.device
         )
-        for k, activation in enumerate(layers):
+        self._handles = [
             activation.register_forward_hook(self._forward_hook(k))
+            for k, activation in enumerate(layers)
+        ]
+
+    def detach(self) -> None:
+        """Remove the forward hooks from the model (training is over)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     def _forward_hook(self, k: int):
         def hook(module: nn.Module, inputs: tuple[torch.Tensor], output: torch.Tensor):

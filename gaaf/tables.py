@@ -24,7 +24,6 @@ from gaaf.runs import NOT_RUN, Runs
 from gaaf.stats import (
     Groups,
     LayerValue,
-    Record,
     dataset_groups,
     flow_value,
     layer_count,
@@ -40,9 +39,7 @@ from gaaf.stats import (
 __all__ = [
     "Table",
     "cnn_table",
-    "common_settings",
     "gradient_flow_columns",
-    "gradient_flow_table",
     "interval_rows",
     "layer_columns",
     "layer_difference_rows",
@@ -108,11 +105,6 @@ def mean_std(found: Sequence[float], decimals: int | None = None) -> str:
         if s.std is None
         else f"{show(s.mean)} ({show(s.std)})"
     )
-
-
-def common_settings(records: Sequence[Record]) -> str:
-    """The config fields shared by all ``records`` (seed left out), as one Markdown line."""
-    return settings.code(settings.shared(records)) if records else NOT_RUN
 
 
 def trained_on(groups: Groups) -> str:
@@ -312,46 +304,6 @@ def layer_columns(groups: Groups, value: LayerValue) -> Table:
         rows.append(
             [display(name), *(NOT_RUN if m is None else number(m.mean) for m in means)]
         )
-    return headers, rows
-
-
-def gradient_flow_table(
-    groups: Groups, quantity: str = "dz", matched: bool = False
-) -> Table:
-    """The paper's gradient-flow table with ours: per hidden layer (top first), mean
-    ``|gradient|`` per group (mean (std) over seeds), ours with / without dropout and
-    GAAF / base as ratios of the means, and (for ``dz``) the paper's two columns and
-    ratio. ``matched``: average over the first epochs every run has, instead of all
-    iterations."""
-    shown = present(groups)
-    epochs = shortest_run(shown) if matched else None
-    value = flow_value(quantity, epochs)
-    span = f"first {epochs} epochs" if matched else "all iterations"
-    ratios = [
-        (a, "base") for a in ("dropout", "gaaf") if a in shown and "base" in shown
-    ]
-    headers = [f"layer ({span})", *map(display, shown)]
-    headers += [f"{display(a)} / {display(b)}" for a, b in ratios]
-    if quantity == "dz":
-        headers += ["paper: without dropout", "paper: with dropout", "paper: ratio"]
-    layers = layer_count(shown)
-    columns = {
-        name: per_layer(records, value, layers) for name, records in shown.items()
-    }
-    rows = []
-    for k in reversed(range(layers)):
-        row = [f"layer {k + 1}"]
-        for col in columns.values():
-            s = col[k]
-            row.append(number(s.mean) + (f" ({number(s.std, 2)})" if s.std else ""))
-        row += [f"{columns[a][k].mean / columns[b][k].mean:.2f}" for a, b in ratios]
-        if quantity == "dz":
-            without, with_ = (
-                paper.GRADIENT_FLOW["base"][k],
-                paper.GRADIENT_FLOW["dropout"][k],
-            )
-            row += [number(without), number(with_), f"{with_ / without:.2f}"]
-        rows.append(row)
     return headers, rows
 
 

@@ -85,6 +85,9 @@ class Callback:
     def summary(self) -> Any:
         return None
 
+    def detach(self) -> None:
+        """Called once training ends: remove whatever was hooked into the model."""
+
 
 class Diverged(RuntimeError):
     """The training or validation loss became NaN or infinite: the run cannot give a
@@ -436,6 +439,8 @@ def train(
         )
         return _loop(state, data, train_split, checkpoint, progress)
     finally:
+        for callback in callbacks:
+            callback.detach()
         if pinned is not None:
             torch.set_num_threads(threads)
 

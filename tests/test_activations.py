@@ -457,3 +457,26 @@ def test_shape_functions_are_autograd_safe_and_their_derivatives_right(shape):
     value, slope = shape.value_and_slope(x)
     torch.testing.assert_close(value, shape(x))
     torch.testing.assert_close(slope, shape.derivative(x))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_surrogate_is_phi_forward_and_phi_prime_plus_s_backward(name, dtype):
+    from gaaf import Surrogate, surrogate
+
+    x = probe_points(dtype, n=5_000)
+    phi, shape = ACTIVATIONS[name].fn, default_shape(name)
+    module = Surrogate(name)
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), phi(x))  # forward: phi, exactly enough
+        torch.testing.assert_close(surrogate(x, name), phi(x))
+    x64 = x.double()
+    inside = x64[(x64.abs() > 1e-3)]  # away from ReLU's kink
+    with torch.no_grad():
+        h = 1e-6
+        expected = (phi(inside + h) - phi(inside - h)) / (2 * h) + shape(inside)
+    got = slope_of(lambda t: surrogate(t, name), inside)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+    x = x.clone().requires_grad_(True)
+    saved = saved_tensors(lambda t: surrogate(t, name), x)
+    assert len(saved) == 1 and saved[0].data_ptr() == x.data_ptr()  # the input only

@@ -132,37 +132,6 @@ def flow_record(per_epoch: list[list[float]]) -> dict:
     return record
 
 
-def test_gradient_flow_table_ratios_and_matched_epochs():
-    groups = {
-        "base": [flow_record([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])],
-        "dropout": [
-            flow_record([[5.0, 10.0, 15.0], [5.0, 10.0, 15.0], [9.0, 9.0, 9.0]])
-        ],
-    }
-    headers, rows = tables.gradient_flow_table(groups, "dz")
-    assert headers[:4] == [
-        "layer (all iterations)",
-        "base",
-        "dropout",
-        "dropout / base",
-    ]
-    # layer 3: dropout (15 + 15 + 9) / 3 = 13 against 3; the paper 5.83e-4 / 9.35e-5
-    assert rows[0] == ["layer 3", "3", "13", "4.33", "9.35e-05", "0.000583", "6.24"]
-    headers, rows = tables.gradient_flow_table(groups, "dz", matched=True)
-    assert headers[0] == "layer (first 2 epochs)" and rows[0][3] == "5.00"
-    _, rows = tables.gradient_flow_columns(
-        {"lr 1: base": groups["base"], "lr 1: dropout": groups["dropout"]}
-    )
-    assert rows == [
-        ["lr 1: base", "1 (×1.00)", "2 (×1.00)", "3 (×1.00)"],
-        ["lr 1: dropout", "5 (×5.00)", "10 (×5.00)", "15 (×5.00)"],
-    ]
-    assert tables.gradient_flow_columns({"lr 1: base": []}) == (
-        ["setting"],
-        [[NOT_RUN]],
-    )
-
-
 def test_cnn_table_says_not_run_where_nothing_was_measured():
     groups = {
         "fashion_mnist: base": [{"test_acc": 0.9}],
