@@ -194,14 +194,15 @@ def mnist_regimes(profile: str, seeds: Sequence[int] | None = None) -> Plan:
 
 
 LR_GRID = (0.005, 0.01, 0.02, 0.04, 0.08)
-"""The learning rates of the MNIST grid (momentum 0.9, reduced width): x16 in all."""
+"""The learning rates of the MNIST grid, at momentum 0.9 and reduced width, spanning a
+factor of 16."""
 
 LR_GRID_SEEDS = (0, 1, 2)
 SELECTED_SEEDS = (0, 1, 2, 3, 4)
 
 
 Cells = dict[str, dict[float, list[ExperimentConfig]]]
-"""A learning-rate grid: arm -> learning rate -> configs (one per seed)."""
+"""A learning-rate grid, as arm -> learning rate -> configs (one per seed)."""
 
 
 def mnist_lr_cells(profile: str, seeds: Sequence[int] | None = None) -> Cells:
@@ -267,9 +268,11 @@ def mnist_layer_lr(profile: str, seeds: Sequence[int] | None = None) -> Plan:
 
 
 GAAF_GAINS = (5.77, 3.85, 2.03)
-"""GAAF's gradient gain per hidden layer (bottom first): the epoch-1 mean |dL/dW| of
-GAAF over the base network's, geometric mean over seeds 0-4 at reduced width, lr 0.01
-(:func:`gaaf.measures.epoch1_gains` recomputes it from the records; a test checks it)."""
+"""Per hidden layer, bottom first, how much larger GAAF's gradient is than the base
+network's in the first epoch, while their losses are still alike: the epoch-1 mean
+``|dL/dW|`` of GAAF over the base's, geometric mean over seeds 0-4 at reduced width and
+lr 0.01. :func:`gaaf.measures.epoch1_gains` recomputes it from the records, and a test
+checks it."""
 
 
 MECHANISM_VARIANTS: dict[str, dict[str, Any]] = {

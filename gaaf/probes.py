@@ -290,15 +290,19 @@ PROBE_EXAMPLES = 10_000
 """Training images the flatness probe evaluates (the first of the training part)."""
 
 PERTURBATIONS = (0.05, 0.1)
-"""Relative sizes of the flatness probe's random weight perturbations: every weight
+"""The relative sizes of the flatness probe's random weight perturbations; every weight
 matrix ``W`` moves by Gaussian noise scaled to norm ``rho * ||W||``."""
 
 PERTURBATION_DRAWS = 8
+"""How many random perturbations of each size the flatness probe averages over."""
+
 INPUT_NOISE = (0.1, 0.3, 0.5)
 """Standard deviations of the robustness probe's Gaussian input noise, in pixel units
 (pixels lie in [0, 1]; the noise is not clipped)."""
 
 NOISE_SLOPE_EXAMPLES = 5_000
+"""Training images (the first of the training part) the masks-on/off probe runs on."""
+
 PAPER_DROPOUT = (0.2, 0.5)
 """The dropout rates (input, hidden) injected into a network trained without dropout."""
 

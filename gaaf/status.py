@@ -72,7 +72,8 @@ def provenance_summary(records: Sequence[dict[str, Any]]) -> str:
 
 def provenance_table(records: Sequence[dict[str, Any]]) -> str:
     """Every run record: its label, epochs, training time (summed over resumes),
-    device, the code that trained it (:func:`_commit`) and date."""
+    device, the code that trained it (the commit of every start, or the one read at
+    the end for older records) and date."""
     rows = []
     for record in records:
         info = record["provenance"]

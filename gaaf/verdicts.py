@@ -73,8 +73,8 @@ SMALLER = "smaller than claimed"
 UNRESOLVED = "unresolved"
 CONTRADICTED = "contradicted"
 EQUIVALENCE_MARGIN = 0.1
-"""The margin of the equivalence test, in test-accuracy points: two models are
-*equivalent* when the 90% interval of their difference lies within ±0.1 points."""
+"""How close two models must be to count as equivalent, in test-accuracy points (two
+one-sided tests: the 90% interval of their difference lies within ±0.1 points)."""
 EQUIVALENT = f"equivalent within ±{EQUIVALENCE_MARGIN:g} points"
 NOT_TESTED = "not tested"
 NOT_IN_PAPER = "not in the paper"
