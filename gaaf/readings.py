@@ -505,7 +505,8 @@ def probe_caveat(groups: Groups, value: LayerValue, what: str) -> str:
 
 def matched_reading(v: Verdict) -> str:
     """What claim 2 at equal training loss (``v``, from
-    :func:`gaaf.matched_loss.claim2_matched`) says about the whole-run means, one sentence per outcome."""
+    :func:`gaaf.matched_loss.claim2_matched`) says about the whole-run means, one
+    sentence per outcome."""
     dropout = [e.ratio for e in v.numbers if e.a == "dropout" and e.ratio is not None]
     if not dropout:
         return "At equal training loss the comparison is not measured here."
