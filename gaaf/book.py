@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -317,7 +318,20 @@ def colab_notebooks(root: Path | str, out: Path | str, commit: str) -> list[Path
 def glue(name: str, value: object, display: bool = False) -> None:
     """myst-nb's ``glue``: ``value`` under ``name`` for the book's ``{glue:text}`` roles.
     Where myst-nb is not installed (Colab, a plain install) the prose roles are not
-    rendered anyway: it displays ``value`` if asked and does nothing else."""
+    rendered anyway: it displays ``value`` if asked and does nothing else.
+
+    A figure is checked first (:func:`gaaf.figures.style.problems`): what would make it
+    hard to read is a warning on stderr, which fails the book's build and the chapter
+    tests, so every figure a chapter shows is checked on the records it was drawn from.
+    """
+    if "matplotlib" in sys.modules:
+        from matplotlib.figure import Figure
+
+        if isinstance(value, Figure):
+            from gaaf.figures.style import problems
+
+            for problem in problems(value):
+                warnings.warn(f"figure {name!r}: {problem}", stacklevel=2)
     try:
         from myst_nb import glue as myst_glue  # the book extra's, not the library's
     except ModuleNotFoundError:

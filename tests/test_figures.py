@@ -354,8 +354,7 @@ def test_every_book_figure_is_made_by_the_style_helper():
 def test_the_checker_finds_data_outside_its_axes_a_covering_legend_and_overlaps():
     import matplotlib.pyplot as plt
 
-    from gaaf.figures.style import hidden as problems
-    from gaaf.figures.style import subplots
+    from gaaf.figures.style import problems, subplots
 
     fig, (ax,) = subplots(1)
     ax.plot([1, 2, 3], [85, 88, 91], label="curve")
@@ -365,9 +364,9 @@ def test_the_checker_finds_data_outside_its_axes_a_covering_legend_and_overlaps(
     plt.close(fig)
 
     fig, (ax,) = subplots(1)
-    ax.plot([0, 1], [0, 1], label="a line under the legend")
-    ax.plot([0.02], [0.98], "o")
-    ax.legend(loc="upper left")
+    ax.plot([0, 1], [0.97, 0.97], label="a line under the legend")
+    ax.set(xlim=(-0.1, 1.1), ylim=(0, 1))
+    ax.legend(loc="upper center")  # over the line's middle, between its two points
     assert any("the legend of" in p for p in problems(fig))
     ax.axvline(0.5)  # drawn in axes units: never "outside"
     plt.close(fig)
@@ -394,3 +393,56 @@ def test_the_fair_comparison_figures_pass_the_checker():
         gradient_vs_loss_figure(groups, "dw", 0.12),
     ):
         assert problems(fig) == [] and hidden(fig) == []
+
+
+def test_a_legend_is_placed_where_it_covers_no_data():
+    from gaaf.figures.style import _covered_points, legend, problems, subplots
+
+    x = np.linspace(0, 1, 50)
+    fig, (ax,) = subplots(1)
+    for k in range(6):  # curves filling the panel: no room inside at first
+        ax.plot(x, k / 5 + 0 * x, label=f"level {k}")
+    legend(ax)
+    assert _covered_points(ax) == 0 and problems(fig) == []
+    plt.close(fig)
+
+    fig, (left, right) = subplots(2)
+    for ax in (left, right):
+        ax.plot([1, 10], [10, 90], label="rising")
+        ax.plot([1, 10], [50, 50], label="flat")
+        ax.plot([1, 10], [90, 10], label="falling")
+    legend(left, ceiling=100.0)  # a percentage: the range stops at 100
+    assert left.get_ylim()[1] <= 100.0 and _covered_points(left) == 0
+
+
+def test_histograms_show_the_range_that_holds_nearly_all_values():
+    from gaaf.figures.runs import SHOWN_SHARE, _window
+
+    edges = np.linspace(-10, 10, 201)
+    counts = np.zeros(200)
+    counts[95:105] = 1000  # values in [-0.5, 0.5]
+    counts[0] = 1  # a thin tail at -10
+    hist = {"edges": edges.tolist(), "counts": counts.tolist(), "below": 0, "above": 0}
+    low, high = _window([hist])
+    assert -0.6 <= low < -0.4 and 0.4 < high <= 0.6  # the tail is under 1 - share
+    counts[0] = 10_000 * (1 - SHOWN_SHARE)  # a tail of the whole cut is kept
+    hist["counts"] = counts.tolist()
+    assert _window([hist])[0] == -10.0
+
+
+def test_a_chapter_figure_with_a_problem_is_a_warning(monkeypatch):
+    import warnings
+
+    from gaaf import book
+    from gaaf.figures.style import subplots
+
+    monkeypatch.setitem(__import__("sys").modules, "myst_nb", None)  # no myst-nb
+    fig, (ax,) = subplots(1)
+    ax.plot([1, 2, 3], [85, 88, 91])
+    ax.set_ylim(0, 55)
+    with pytest.warns(UserWarning, match="figure 'curves': 3 of 3 plotted points"):
+        book.glue("curves", fig)
+    ax.set_ylim(80, 95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        book.glue("curves", fig)

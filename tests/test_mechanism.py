@@ -195,7 +195,7 @@ def test_the_step_finding_and_the_questions_asked():
         {"gaaf": GAAF, "base, lr x2": BASE[:1]}, "Not just a larger step"
     )
     assert untested.word == NOT_TESTED
-    assert "GAAF has 3 and base, lr x2 1 records" in untested.sentence
+    assert "GAAF has 3 and base, lr ×2 1 records" in untested.sentence
     assert [f.question for f in mechanism.findings({})][:4] == [
         "GAAF is a surrogate gradient",
         "GAAF is a per-layer learning rate",

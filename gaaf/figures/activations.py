@@ -19,7 +19,7 @@ from gaaf.activations import (
     gaaf,
     gradient_acceleration,
 )
-from gaaf.figures.style import GREY, PALETTE, PAPER, level, subplots
+from gaaf.figures.style import GREY, PALETTE, PAPER, legend, level, subplots
 
 __all__ = [
     "explorer_figure",
@@ -72,7 +72,7 @@ def sawtooth_figure(K: float = DEFAULT_K, periods: int = 3) -> Figure:
     )
     axes[1].plot(wide, gradient_acceleration(wide, K), c=GREY, ls="--", label="g(x)")
     axes[1].set(title="full range", xlabel="x", ylim=(-0.1, 1.5))
-    axes[1].legend(loc="upper left")
+    legend(axes[1], loc="upper left")
     return fig
 
 
@@ -96,7 +96,7 @@ def shapes_figure() -> Figure:
             ylabel="s(x)",
             ylim=(-0.03, 1.5),
         )
-        ax.legend(loc="upper left")
+        legend(ax, loc="upper left")
     return fig
 
 
@@ -125,7 +125,7 @@ def gaaf_vs_plain_figure(K: float = DEFAULT_K) -> Figure:
         slopes.plot(x, slope(new, x), ls="--", c=ACCELERATED, label="GAAF backward")
         slopes.set(title=f"{name}: derivatives", xlabel="x")
         for ax in (values, slopes):
-            ax.legend(loc="upper left")
+            legend(ax, loc="upper left")
     return fig
 
 
@@ -161,8 +161,8 @@ def explorer_figure(
         gradient.plot(x, slope(new, x), c=ACCELERATED, label="GAAF backward")
         gradient.plot(x, shape(x), ls=":", c=GREY, label="s(x)")
         gradient.set(title=f"{name}: gradient", xlabel="x", ylim=(-0.05, 2.2))
-        change.legend(loc="upper left")
-        gradient.legend(loc="upper left")
+        legend(change, loc="upper left")
+        legend(gradient, loc="upper left")
     return fig
 
 
@@ -194,12 +194,14 @@ def explorer_static() -> Figure:
             )
         ax.plot(x, slope(torch.relu, x), c=GREY, ls="--", label="relu'")
         ax.set(title=f"GAAF-ReLU backward: {knob}", xlabel="x", ylim=(-0.05, 2.2))
-    for i, K in enumerate((10.0, 100.0, DEFAULT_K)):
-        axes[3].semilogy(
-            x, GaussianBump()(x) / (2 * K), c=level(i, 3), label=f"K = {K:g}"
-        )
-    axes[3].set(title="GAAF-tanh: largest forward change", xlabel="x", ylim=(1e-7, 10))
+    changes = {K: GaussianBump()(x) / (2 * K) for K in (10.0, 100.0, DEFAULT_K)}
+    for i, (K, change) in enumerate(changes.items()):
+        axes[3].semilogy(x, change, c=level(i, 3), label=f"K = {K:g}")
+    lowest = float(min(change.min() for change in changes.values()))
+    axes[3].set(
+        title="GAAF-tanh: largest forward change", xlabel="x", ylim=(lowest / 3, 10)
+    )
     axes[3].set_ylabel("s(x) / 2K")
     for ax in axes:
-        ax.legend(loc="upper left")
+        legend(ax, loc="upper left")
     return fig

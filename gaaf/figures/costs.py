@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from gaaf.figures.style import GREY, PALETTE, display, level, subplots
+from gaaf.figures.style import GREY, PALETTE, display, legend, level, subplots
 
 __all__ = ["cost_figure", "variant_of", "wall_time_figure"]
 
@@ -39,7 +39,7 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
         xlabel="forward + backward time / torch.tanh's (same run)",
         title=f"{dtype} on {record['provenance']['device']}",
     )
-    ax.legend(title="tensor size", loc="lower right")
+    legend(ax, title="tensor size", loc="lower right")
     return fig
 
 
@@ -71,5 +71,5 @@ def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
         ylabel="wall time (minutes)",
         title=f"{len(records)} recorded runs",
     )
-    ax.legend()
+    legend(ax)
     return fig

@@ -24,7 +24,7 @@ from gaaf.dropout import (
     tanh_slope,
 )
 from gaaf.figures.activations import grid
-from gaaf.figures.style import GREY, PALETTE, level, subplots
+from gaaf.figures.style import GREY, PALETTE, legend, level, subplots
 
 __all__ = [
     "STATIC_KNOBS",
@@ -55,7 +55,7 @@ def net_input_figure(
         gauss = torch.exp(-0.5 * (x - mean) ** 2 / var) / (2 * torch.pi * var) ** 0.5
         ax.plot(x, gauss, c=color, label=f"{label}: mean {mean:.3g}, var {var:.3g}")
     ax.set(title=title, xlabel="net input z", ylabel="density")
-    ax.legend(loc="upper left")
+    legend(ax, loc="upper left")
     return fig
 
 
@@ -104,7 +104,7 @@ def slope_gain_figure(
         ylabel="$E[\\tanh'(z)]\\,/\\,\\tanh'(z_0)$",
         yscale="log",
     )
-    axes[0].legend()
+    legend(axes[0])
     return fig
 
 
@@ -126,7 +126,7 @@ def slope_comparison_figure(c: SlopeComparison) -> Figure:
         ylabel="slope",
         ylim=(0, 1.45 * max(c.gaaf.max().item(), c.plain.max().item())),
     )
-    ax.legend(loc="upper left")  # above the curves: the y range leaves room
+    legend(ax, loc="upper left")  # above the curves: the y range leaves room
     return fig
 
 
@@ -239,7 +239,7 @@ def dropout_explorer_static(
             _z_on_slope(ax, result.z, setting["z0"], label, color, lo, hi)
         _slope_backdrop(ax, lo, hi)
         ax.set(title=STATIC_TITLES[knob], xlabel="net input z", xlim=(lo, hi))
-        ax.legend(loc="upper right")
+        legend(ax, loc="upper right")
     for ax in axes[::2]:
         ax.set_ylabel("density of z")
     return fig

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from gaaf.figures.style import GREY, color, display, subplots
+from gaaf.figures.style import GREY, color, display, legend, subplots
 from gaaf.stats import Groups, present
 
 __all__ = ["gradient_vs_loss_figure", "rate_figure"]
@@ -50,7 +50,7 @@ def gradient_vs_loss_figure(
             ax.set_ylabel(
                 f"mean |dL/d{quantity[1:].upper() if quantity == 'dw' else quantity[1:]}|"
             )
-    axes[0].legend()
+    legend(axes[0])
     return fig
 
 
@@ -104,5 +104,5 @@ def rate_figure(
         ax.set(xscale="log", xlabel="learning rate", ylabel=names.get(metric, metric))
         ax.set_xticks(rates, [f"{r:g}" for r in rates])
         ax.xaxis.set_minor_locator(NullLocator())
-    axes[0].legend()
+    legend(axes[0])
     return fig

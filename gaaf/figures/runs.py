@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from gaaf.figures.style import GREY, color, display, subplots
+from gaaf.figures.style import GREY, color, display, legend, subplots
 from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
@@ -19,6 +19,7 @@ __all__ = [
     "EXTRA_COLORS",
     "HISTOGRAM_STYLES",
     "LINEAR_UP_TO",
+    "SHOWN_SHARE",
     "curve_panels_figure",
     "gradient_flow_figure",
     "histogram_figure",
@@ -34,12 +35,6 @@ def _ragged(rows: Sequence[Sequence[float]]) -> np.ndarray:
     for i, row in enumerate(rows):
         table[i, : len(row)] = row
     return table
-
-
-def _accuracy_zoom(bests: Sequence[float]) -> tuple[float, float]:
-    """A y-range for accuracy curves that shows the best epochs' spread."""
-    low = min(bests)
-    return max(0.0, low - 2 * (1 - low)), 1.0 - 0.5 * (1 - low)
 
 
 LINEAR_UP_TO = 30
@@ -75,15 +70,19 @@ def _ylabel(metric: str) -> str:
 def learning_curves_figure(
     groups: Groups,
     metric: str | Sequence[str] = "val_acc",
-    ylim: tuple[float, float] | None = None,
     height: float = 3.4,
+    reference: float | None = None,
+    paper: dict[str, float] | None = None,
 ) -> Figure:
     """``metric`` per epoch, one panel per metric (``("val_acc", "val_loss")``: two
     panels side by side): mean over the seeds still running at that epoch, with the
     band between the lowest and highest seed, and a dot at each seed's best epoch.
-    Accuracies in percent (``ylim`` in percent too); colours by
-    :func:`~gaaf.figures.style.color`, else :data:`EXTRA_COLORS`; a linear epoch axis
-    for runs of at most :data:`LINEAR_UP_TO` epochs."""
+    Accuracies in percent, on a y-range that holds every plotted point; on accuracy
+    panels a grey dashed line at ``reference`` (a fraction, e.g. the 98% target) and a
+    dotted line in each group's colour at ``paper[group]`` (the paper's accuracy, a
+    fraction). Colours by :func:`~gaaf.figures.style.color`, else
+    :data:`EXTRA_COLORS`; a linear epoch axis for runs of at most
+    :data:`LINEAR_UP_TO` epochs."""
     metrics = [metric] if isinstance(metric, str) else list(metric)
     shown = present(groups)
     colours = _colours(list(shown))
@@ -91,7 +90,6 @@ def learning_curves_figure(
     longest = max((len(r["history"]) for rs in shown.values() for r in rs), default=1)
     for ax, m in zip(axes, metrics, strict=True):
         scale = 100 if m.endswith("acc") else 1
-        bests: list[float] = []
         for name, records in shown.items():
             table = scale * _ragged([[e[m] for e in r["history"]] for r in records])
             epochs = np.arange(1, table.shape[1] + 1)
@@ -106,16 +104,16 @@ def learning_curves_figure(
                 for i, r in enumerate(records)
             ]
             ax.scatter(*zip(*best, strict=True), s=12, color=c, zorder=3)
-            bests += [b[1] / scale for b in best]
-        limits = ylim
-        if limits is None and scale == 100 and bests:
-            low, high = _accuracy_zoom(bests)
-            limits = (scale * low, scale * high)
-        ax.set(ylabel=_ylabel(m), ylim=limits)
+            if scale == 100 and paper and name.rpartition(": ")[2] in paper:
+                value = scale * paper[name.rpartition(": ")[2]]
+                ax.axhline(value, c=c, ls=":", lw=1.2)
+        if scale == 100 and reference is not None:
+            ax.axhline(scale * reference, c=GREY, ls="--", lw=0.9)
+        ax.set(ylabel=_ylabel(m))
         _epoch_axis(ax, longest)
         ax.grid(alpha=0.3)
     if shown:
-        axes[0].legend()
+        legend(axes[0], ceiling=100.0 if metrics[0].endswith("acc") else None)
     return fig
 
 
@@ -140,7 +138,8 @@ def curve_panels_figure(
     height: float = 3.0,
 ) -> Figure:
     """``metric`` per epoch, mean over the seeds still running, one panel per entry of
-    ``panels`` (title -> group names), two panels a row. Each group keeps one colour in
+    ``panels`` (title -> group names), two panels a row, each on a y-range that holds
+    all its curves. Each group keeps one colour in
     every panel: its variant's (:func:`~gaaf.figures.style.color`), else one of
     :data:`EXTRA_COLORS`. Accuracies are shown in percent; a linear epoch axis for runs
     of at most :data:`LINEAR_UP_TO` epochs."""
@@ -150,24 +149,23 @@ def curve_panels_figure(
     scale = 100 if metric.endswith("acc") else 1
     drawn = [shown[n] for ns in panels.values() for n in ns if n in shown]
     longest = max((len(r["history"]) for rs in drawn for r in rs), default=1)
-    bests: list[float] = []
     for ax, (title, names) in zip(axes, panels.items(), strict=True):
         for group in (n for n in names if n in shown):
             table = _ragged([[e[metric] for e in r["history"]] for r in shown[group]])
             epochs = np.arange(1, table.shape[1] + 1)
-            label = f"{name(group)} ({_seeds(len(shown[group]))})"
+            shown_as = name(group)
+            head, _, rest = shown_as.partition(": ")
+            if rest and title.startswith(head):  # the title names the dataset already
+                shown_as = rest
+            label = f"{shown_as} ({_seeds(len(shown[group]))})"
             mean = np.nanmean(table, 0)
             ax.plot(epochs, scale * mean, label=label, c=colours[group], lw=1.6)
-            bests.append(float(np.nanmax(mean)))
         ax.set(title=title, ylabel=_ylabel(metric))
         _epoch_axis(ax, longest)
         ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend()
-    if scale == 100 and bests:
-        low, high = _accuracy_zoom(bests)
-        for ax in axes:
-            ax.set_ylim(scale * low, scale * high)
+    for _ in range(2):  # twice: a legend moved below its panel moves the others
+        for ax in (ax for ax in axes if ax.lines):
+            legend(ax, ceiling=100.0 if scale == 100 else None)
     return fig
 
 
@@ -199,6 +197,29 @@ HISTOGRAM_STYLES: dict[str, dict[str, Any]] = {
 thicker, GAAF dashed, so that no curve hides another where they coincide."""
 
 
+SHOWN_SHARE = 0.995
+"""A histogram figure without a given x-range shows the range that holds this share of
+every run's values in every layer (the rest, thin tails, lies beyond it)."""
+
+
+def _window(hists: Sequence[dict[str, Any]], share: float = SHOWN_SHARE) -> list[float]:
+    """The x-range holding ``share`` of the values of each of ``hists`` (recorded
+    histograms), cut evenly from both tails, within the recorded edges."""
+    low, high = np.inf, -np.inf
+    for hist in hists:
+        edges = np.asarray(hist["edges"])
+        counts = np.asarray(hist["counts"], float)
+        total = counts.sum() + hist["below"] + hist["above"]
+        below = (
+            hist["below"] + np.cumsum(counts)
+        ) / total  # share below each bin's top
+        cut = (1 - share) / 2
+        low = min(low, edges[int(np.searchsorted(below, cut))])
+        top = min(1 + int(np.searchsorted(below, 1 - cut)), len(edges) - 1)
+        high = max(high, edges[top])
+    return [float(low), float(high)]
+
+
 def histogram_figure(
     groups: Groups,
     histograms: Callable[[Record], list[dict[str, Any]]],
@@ -209,29 +230,34 @@ def histogram_figure(
 ) -> Figure:
     """One panel per hidden layer (two a row, bottom layer first): for each group, the
     normalized histogram averaged over seeds (light steps) and a smoothed density curve
-    (:data:`HISTOGRAM_STYLES`). ``histograms(record)`` gives a record's per-layer
-    histograms (e.g. :func:`gaaf.stats.probe_histograms`)."""
+    (:data:`HISTOGRAM_STYLES`), drawn over ``xlim``, by default the range that holds
+    :data:`SHOWN_SHARE` of every run's values. ``histograms(record)`` gives a record's
+    per-layer histograms (e.g. :func:`gaaf.stats.probe_histograms`)."""
     shown = present(groups)
     layers = len(histograms(next(iter(shown.values()))[0]))
+    every = [h for rs in shown.values() for r in rs for h in histograms(r)]
+    low, high = xlim if xlim is not None else _window(every)
     fig, axes = subplots(layers, height, sharex=True)
     for k, ax in enumerate(axes):
         for name, records in shown.items():
             dens = [_density(histograms(r)[k]) for r in records]
             x, y = dens[0][0], np.mean([d[1] for d in dens], 0)
+            edges = np.asarray(histograms(records[0])[k]["edges"])
+            keep = (edges[:-1] >= low - 1e-12) & (edges[1:] <= high + 1e-12)
             c = color(name)
             style = HISTOGRAM_STYLES.get(name.rpartition(": ")[2], {})
-            edges = np.asarray(histograms(records[0])[k]["edges"])
-            ax.stairs(y, edges, color=c, alpha=0.25, zorder=1)
-            ax.plot(x, _smooth(y), color=c, label=display(name), **style)
+            kept_edges = np.append(edges[:-1][keep], edges[1:][keep][-1:])
+            ax.stairs(y[keep], kept_edges, color=c, alpha=0.25, zorder=1)
+            ax.plot(x[keep], _smooth(y)[keep], color=c, label=display(name), **style)
         for m in marks:
             ax.axvline(m, c=GREY, ls=":", lw=0.8)
-        ax.set(title=f"layer {k + 1}", xlim=xlim)
+        ax.set(title=f"layer {k + 1}", xlim=(low, high))
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.tick_params(labelbottom=True)
         ax.set_xlabel(xlabel)
         if k % 2 == 0:
             ax.set_ylabel("density")
-    axes[0].legend()
+    legend(axes[0])
     return fig
 
 
@@ -257,7 +283,7 @@ def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
         ax.tick_params(labelleft=True)
         if k % 2 == 0:
             ax.set_ylabel(f"mean |dL/d{quantity[1:]}|")
-    axes[0].legend()
+    legend(axes[0])
     return fig
 
 

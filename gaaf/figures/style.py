@@ -8,15 +8,18 @@ from the variants' colours, so a colour never means both a model and a level.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [
     "DATASETS",
     "DISPLAY",
     "GREY",
+    "LEGEND_ROOM",
     "LEVELS",
     "MAX_COLUMNS",
     "MIN_FONT",
@@ -27,6 +30,7 @@ __all__ = [
     "color",
     "display",
     "hidden",
+    "legend",
     "level",
     "problems",
     "subplots",
@@ -129,10 +133,11 @@ def display(name: str) -> str:
     by :data:`DISPLAY`, e.g. ``"lr 0.01: gaaf"`` -> ``"lr 0.01: GAAF"``; names that are
     not variant keys (``"dropout 0.25"``) are kept, a variant with settings after a
     comma is named by its variant (``"gaaf, no shape"`` -> ``"GAAF, no shape"``); a
-    dataset key, alone or as the
-    prefix, is named by :data:`DATASETS` (``"fashion_mnist: bn"`` -> ``"Fashion-MNIST:
-    BN"``)."""
+    dataset key, alone or as the prefix, is named by :data:`DATASETS`
+    (``"fashion_mnist: bn"`` -> ``"Fashion-MNIST: BN"``); a factor is written with ×
+    (``"base, lr x2"`` -> ``"base, lr ×2"``)."""
     prefix, key = _split(name)
+    key = re.sub(r"\bx(?=\d)", "×", key)  # "base, lr x2" -> "base, lr ×2"
     if prefix.removesuffix(": ") in DATASETS:
         prefix = DATASETS[prefix.removesuffix(": ")] + ": "
     head, comma, rest = key.partition(", ")  # "gaaf, no shape" -> "GAAF, no shape"
@@ -159,8 +164,8 @@ def level(i: int, n: int) -> str:
 
 def problems(fig: Figure) -> list[str]:
     """What makes ``fig`` hard to read in the book, as sentences (empty: nothing):
-    wider than :data:`WIDTH`, more than :data:`MAX_COLUMNS` panels in a row, or visible
-    text under :data:`MIN_FONT` points (see also :func:`hidden`)."""
+    wider than :data:`WIDTH`, more than :data:`MAX_COLUMNS` panels in a row, visible
+    text under :data:`MIN_FONT` points, and whatever it hides (:func:`hidden`)."""
     found = []
     if fig.get_figwidth() > WIDTH + 1e-6:
         found.append(f"{fig.get_figwidth():g} in wide, more than {WIDTH:g}")
@@ -182,7 +187,7 @@ def problems(fig: Figure) -> list[str]:
     )
     if small:
         found.append(f"text at {small} pt, under {MIN_FONT:g}")
-    return found
+    return found + hidden(fig)
 
 
 def hidden(fig: Figure) -> list[str]:
@@ -239,34 +244,88 @@ def _outside(fig: Figure) -> list[str]:
     return found
 
 
-def _covered(fig: Figure) -> list[str]:
-    """Legends drawn over plotted points of their own axes."""
+def _covered_points(ax: Any) -> int:
+    """How many of ``ax``'s plotted points its legend covers (the figure drawn),
+    counting points along each line segment too, as drawn."""
     import numpy as np
 
+    legend = ax.get_legend()
+    if legend is None or not legend.get_visible():
+        return 0
+    box = legend.get_window_extent()
+    covered = 0
+    for xy in _points(ax):
+        finite = xy[np.isfinite(xy).all(axis=1)]
+        if len(finite):
+            shown = ax.transData.transform(finite)  # and 16 points along each segment:
+            steps = np.linspace(0, 1, 16, endpoint=False)[:, None, None]
+            shown = np.concatenate(
+                [shown, (shown[:-1] + steps * np.diff(shown, axis=0)).reshape(-1, 2)]
+            )
+            x, y = shown.T
+            inside = (x > box.x0) & (x < box.x1) & (y > box.y0) & (y < box.y1)
+            covered += int(inside.sum())
+    return covered
+
+
+def _covered(fig: Figure) -> list[str]:
+    """Legends drawn over plotted points of their own axes."""
     found = []
     for ax in fig.axes:
-        legend = ax.get_legend()
-        if legend is None or not legend.get_visible():
-            continue
-        box = legend.get_window_extent()
-        hidden = 0
-        for xy in _points(ax):
-            finite = xy[np.isfinite(xy).all(axis=1)]
-            if not len(finite):
-                continue
-            shown = ax.transData.transform(finite)
-            hidden += int(
-                (
-                    (shown[:, 0] > box.x0)
-                    & (shown[:, 0] < box.x1)
-                    & (shown[:, 1] > box.y0)
-                    & (shown[:, 1] < box.y1)
-                ).sum()
-            )
-        if hidden:
+        if covered := _covered_points(ax):
             title = ax.get_title() or ax.get_ylabel() or "a panel"
-            found.append(f"the legend of {title!r} covers {hidden} plotted points")
+            found.append(f"the legend of {title!r} covers {covered} plotted points")
     return found
+
+
+LEGEND_ROOM = ((0.0, 0.2), (0.0, 0.4), (0.2, 0.0), (0.4, 0.0), (0.3, 0.3), (0.6, 0.6))
+"""How :func:`legend` makes room for a legend that covers data: the y-range grown below
+and above, as shares of its span, tried in turn."""
+
+
+def legend(ax: Any, ceiling: float | None = None, **kwargs: Any) -> Any:
+    """``ax.legend(**kwargs)`` where it covers no plotted point: matplotlib's best
+    place inside the panel; failing that, room made below or above the data
+    (:data:`LEGEND_ROOM`; the range never grown past ``ceiling``, such as 100 for a
+    percentage, nor below 0 where the data are not); failing that, below the panel,
+    under its axis label."""
+    kwargs.setdefault("loc", "best")
+    made = ax.legend(**kwargs)
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    log = ax.get_yscale() == "log"
+    best = (_covered_points(ax), low, high)
+    for below, above in LEGEND_ROOM:
+        if not best[0]:
+            break
+        if log:
+            span = np.log10(high / low)
+            new = (low / 10 ** (below * span), high * 10 ** (above * span))
+        else:
+            new = (low - below * (high - low), high + above * (high - low))
+        if ceiling is not None:
+            new = (new[0], min(new[1], max(ceiling, high)))
+        if low >= 0 > new[0]:
+            new = (0.0, new[1])
+        ax.set_ylim(*new)
+        ax.figure.canvas.draw()
+        best = min(best, (_covered_points(ax), *new))
+    ax.set_ylim(*best[1:])
+    if best[0]:  # no room inside: below the panel, under its axis label
+        from matplotlib.transforms import ScaledTranslation
+
+        ax.set_ylim(low, high)
+        fig = ax.figure
+        fig.canvas.draw()
+        depth = (
+            ax.get_window_extent().y0 - ax.xaxis.label.get_window_extent().y0
+        ) / fig.dpi
+        under = ax.transAxes + ScaledTranslation(0, -depth - 0.05, fig.dpi_scale_trans)
+        kwargs.update(
+            loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=under
+        )
+        made = ax.legend(**kwargs)
+    return made
 
 
 def _overlaps(fig: Figure) -> list[str]:
