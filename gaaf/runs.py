@@ -53,6 +53,7 @@ __all__ = [
     "record_path",
     "run",
     "seal",
+    "training_minutes",
 ]
 
 RECORD_FORMAT = 3
@@ -372,6 +373,12 @@ def _what_was_kept(err: OSError, checkpoint: Path) -> OSError:
         f"{err.strerror or err}; {kept}",
         err.filename or str(checkpoint.parent),
     )
+
+
+def training_minutes(record: dict[str, Any]) -> float:
+    """A run's training time in minutes, summed over every process that trained it
+    (a resumed run's too); the last process's wall time for records without it."""
+    return record.get("train_seconds", record["provenance"]["wall_seconds"]) / 60
 
 
 def all_records(results: Path | str) -> list[dict[str, Any]]:

@@ -93,3 +93,48 @@ def test_the_status_page_names_the_code_of_every_start():
     assert status._commit(new) == (
         "aaaaaaaa, bbbbbbbb (uncommitted changes) (1 thread(s), 1 resume(s))"
     )
+
+
+def test_the_status_page_counts_what_its_figure_shows_and_sets_apart_the_rest():
+    from pathlib import Path
+
+    from gaaf import plans, runs, status
+
+    records = runs.all_records(Path(__file__).resolve().parents[1] / "results")
+    split = status.by_use(records)
+    assert sum(map(len, split.values())) == len(records)
+    # the 5-epoch CNN runs of the default profile are superseded by the 10-epoch ones
+    unused = {r["hash"] for r in split[status.UNUSED]}
+    assert {r["hash"] for r in records if r["config"]["max_epochs"] == 5} <= unused
+    # every record of a full-profile plan that the chapters read is used
+    full = {c.hash for cs in plans.mnist_plan("full").values() for c in cs}
+    assert {r["hash"] for r in records if r["hash"] in full} <= {
+        r["hash"] for r in split[status.USED]
+    }
+    # a smoke-profile record is set apart, never counted with the book's runs
+    smoke = plans.mnist_plan("smoke")["base"][0]
+    fake = {**records[0], "hash": smoke.hash}
+    again = status.by_use([*records, fake])
+    assert again[status.SMOKE] == [fake] and len(again[status.USED]) == len(
+        split[status.USED]
+    )
+    sentence = status.counts_sentence(again, 3)
+    used = split[status.USED]
+    diverged = sum("diverged" in r for r in used)
+    assert f"{len(used)} run records that the chapters show" in sentence
+    assert f"{len(used) - diverged} trained to the end, in the figure" in sentence
+    assert "1 from the test profile (smoke)" in sentence and "3 benchmark" in sentence
+
+
+def test_a_resumed_run_counts_its_whole_training_time():
+    from gaaf import runs, status
+
+    resumed = {"train_seconds": 900.0, "provenance": {"wall_seconds": 18.0}}
+    assert runs.training_minutes(resumed) == 15.0
+    assert runs.training_minutes({"provenance": {"wall_seconds": 60.0}}) == 1.0
+    clean = {"provenance": {"starts": [{"commit": "a" * 40, "dirty": False}]}}
+    dirty = {"provenance": {"git_commit": "b" * 40 + "+dirty"}}
+    assert status.uncommitted_sentence([clean]) == ""
+    assert status.uncommitted_sentence([clean, dirty]).startswith(
+        "1 of these 2 records was trained from a working copy with uncommitted"
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from gaaf.figures.style import GREY, PALETTE, display, legend, level, subplots
+from gaaf.runs import training_minutes
 
 __all__ = ["cost_figure", "variant_of", "wall_time_figure"]
 
@@ -53,12 +54,13 @@ def variant_of(config: dict[str, Any]) -> str:
 
 
 def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
-    """Each run's wall time against its number of epochs, one colour per variant:
-    what each run cost on the machine that computed it."""
+    """Each run's training time (summed over its resumes) against its number of
+    epochs, one colour per variant: what each run cost on the machine that computed
+    it."""
     fig, (ax,) = subplots(1, height=3.6)
     groups: dict[str, list[tuple[int, float]]] = {}
     for record in records:
-        point = (len(record["history"]), record["provenance"]["wall_seconds"] / 60)
+        point = (len(record["history"]), training_minutes(record))
         groups.setdefault(variant_of(record["config"]), []).append(point)
     for key in PALETTE:
         if key in groups:
@@ -68,7 +70,7 @@ def wall_time_figure(records: list[dict[str, Any]]) -> Figure:
         xscale="log",
         yscale="log",
         xlabel="epochs run",
-        ylabel="wall time (minutes)",
+        ylabel="training time (minutes)",
         title=f"{len(records)} recorded runs",
     )
     legend(ax)
