@@ -494,8 +494,11 @@ def slope_comparison(
 
 
 def _n(x: float | Tensor) -> str:
-    """Three significant figures (the book's :func:`gaaf.tables.number`)."""
-    return f"{float(x):.3g}"
+    """Three significant figures, by the book's one formatter
+    (:func:`gaaf.tables.number`)."""
+    from gaaf.tables import number
+
+    return number(float(x))
 
 
 def _nearest(z0: Tensor, at: float) -> int:

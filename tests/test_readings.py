@@ -100,7 +100,7 @@ def test_flow_tables_ratios_per_gradient_and_sizes_against_the_paper():
     assert headers[0] == "layer (first 2 epochs)" and "paper" not in headers
     assert rows[0][1] == NOT_RUN
     headers, rows = flow_tables.flow_size_table(GROUPS)
-    assert rows[0] == ["layer 3", "9.35e-05", "1.1", "2", "0.00011"]
+    assert rows[0] == ["layer 3", "9.35 × 10⁻⁵", "1.1", "2", "0.00011"]
 
 
 def test_claim2_read_as_the_paper_most_plausibly_measured_it():

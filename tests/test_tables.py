@@ -36,7 +36,7 @@ def test_markdown_table_three_significant_figures():
         "| --- | --- |",
         "| 1 | 0.123 |",
         "| x | 2 |",
-        "| 12,345 | 1.23e+03 |",
+        "| 12,345 | 1,230 |",
         "| True | None |",
     ]
     assert "| 0.1235 |" in tables.markdown_table(["b"], [(0.123456,)], digits=4)
