@@ -318,7 +318,9 @@ def test_the_findings_follow_the_numbers():
     assert "argument does not hold" in text and "on average no more slope" in text
     assert "stays below the paper's factor of 10" in text
     text = gaaf_finding(comparison([0.7, 0.02], [2.0, 0.08]), 3.0, 4e-5, 5e-5, True)
-    assert "4 × 10⁻⁵, is within float rounding of its bound max(s)/2K = 5 × 10⁻⁵" in text
+    assert (
+        "4 × 10⁻⁵, is within float rounding of its bound max(s)/2K = 5 × 10⁻⁵" in text
+    )
     assert "multiplies tanh' by 8" in text and "on average by 2 " in text
     assert "dropout lowers the slope (to 0.7)" in text and "raises it to 2." in text
     text = gaaf_finding(comparison([1.2, 0.02], [2.0, 0.08]), 3.0, 1e-4, 5e-5, False)
