@@ -38,7 +38,8 @@ sigmoid" for ReLU and this drawing; the defaults of :class:`GaussianBump` and
 
 @dataclass(frozen=True)
 class GaussianBump:
-    """Shape function ``s(x) = height * exp(-x**2 / c)``: the paper's shape for tanh.
+    """Shape function ``s(x) = height * exp(-x**2 / c)``: the paper's form for tanh,
+    with constants fitted to its drawing (the paper gives none).
 
     Defaults: ``c = 3.4`` is the least-squares fit of ``log s`` to the three points read
     off the paper's Figure 6 (``s(1) ~ 0.75, s(2) ~ 0.3, s(3) ~ 0.07``, see
@@ -80,7 +81,8 @@ class GaussianBump:
 
 @dataclass(frozen=True)
 class ShiftedSigmoid:
-    """Shape function ``s(x) = height * sigmoid(slope * x + shift)``: the paper's for ReLU.
+    """Shape function ``s(x) = height * sigmoid(slope * x + shift)``: the paper's form
+    for ReLU, with constants fitted to its drawing (the paper gives none).
 
     Defaults: ``slope = 5.9, shift = 2.8`` are the least-squares fit of ``logit s`` to
     the points read off the paper's Figure 6 (``s(-1) ~ 0.05, s(-0.45) ~ 0.5,

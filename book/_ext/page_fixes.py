@@ -1,4 +1,4 @@
-"""Fixes for two glitches of the Jupyter Book 1.x stack that show up on our pages.
+"""Fixes for glitches of the Jupyter Book 1.x stack that show up on our pages.
 
 1. Repeated inline scripts. Extensions that add an inline script with
    ``app.add_js_file(None, body=...)`` during the build (sphinx-thebe,
@@ -9,6 +9,9 @@
 2. Widgets and MathJax 3. The ipywidgets embed manager typesets widget labels with the
    MathJax 2 API (``MathJax.Hub.Queue``), which throws under the MathJax 3 that Sphinx
    loads. ``static/mathjax2-hub-shim.js`` forwards those calls to MathJax 3.
+
+3. API boilerplate. autodoc lists a NamedTuple's fields as "Alias for field number N"
+   and every module's torch ``extra_repr``: skipped.
 
 It also adds ``static/verdicts.css``: the colours of the verdict and finding admonitions
 that open the chapters.
@@ -39,7 +42,18 @@ def _add_static(app) -> None:
     app.config.html_static_path.append(str(STATIC))
 
 
+def _skip_boilerplate(app, what, name, obj, skip, options):
+    """Members the API page would repeat for every class: a NamedTuple's fields
+    ("Alias for field number N") and torch's ``extra_repr``."""
+    doc = getattr(obj, "__doc__", None) or ""
+    if doc.startswith("Alias for field number") or name == "extra_repr":
+        return True
+    return None
+
+
 def setup(app):
+    app.setup_extension("sphinx.ext.autodoc")  # its event, whatever the load order
+    app.connect("autodoc-skip-member", _skip_boilerplate)
     app.connect("builder-inited", _add_static)
     app.connect("html-page-context", _unique_scripts)
     # after MathJax's own deferred script (priority 500), before any widget renders
