@@ -39,6 +39,7 @@ from gaaf.stats import (
 __all__ = [
     "Table",
     "cnn_table",
+    "computed",
     "gradient_flow_columns",
     "interval_rows",
     "layer_columns",
@@ -124,6 +125,25 @@ def trained_on(groups: Groups) -> str:
     """The devices the records of ``groups`` were trained on, as one Markdown line."""
     devices = sorted({r["provenance"]["device"] for rs in groups.values() for r in rs})
     return "Trained on: " + ("; ".join(devices) or NOT_RUN)
+
+
+def computed(profile: str, *parts: str) -> str:
+    """The text of a chapter's collapsed "How this page was computed" block: the
+    profile and the versions it ran with, then ``parts`` (what its runs are, where they
+    were trained: :func:`runs_shown`, :func:`trained_on`), then where every record's
+    provenance is listed."""
+    import platform
+
+    import torch
+
+    import gaaf
+
+    head = (
+        f"Computed at the {profile!r} profile, with gaaf {gaaf.__version__}, "
+        f"PyTorch {torch.__version__} and Python {platform.python_version()}."
+    )
+    tail = "Every record's device, code and date: the {doc}`status page <status>`."
+    return "\n\n".join([head, *(p for p in parts if p), tail])
 
 
 def runs_shown(runs: Runs, *scale: str) -> str:

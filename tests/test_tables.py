@@ -268,3 +268,20 @@ def test_step_and_loader_costs():
         "vs_gaaf": {"gaaf tensors": 1.0},
     }
     assert cost_tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "1.00x"]]
+
+
+def test_how_a_page_was_computed_names_profile_versions_parts_and_the_status_page():
+    import platform
+
+    import torch
+
+    import gaaf
+
+    text = tables.computed("default", "Trained on: cpu 0", "")
+    first, second, last = text.split("\n\n")
+    assert first == (
+        f"Computed at the 'default' profile, with gaaf {gaaf.__version__}, PyTorch "
+        f"{torch.__version__} and Python {platform.python_version()}."
+    )
+    assert second == "Trained on: cpu 0"  # empty parts are left out
+    assert "{doc}`status page <status>`" in last
