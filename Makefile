@@ -53,14 +53,27 @@ web:
 	  echo "npm not found: the page check will not render maths and widgets offline"; \
 	fi
 
-# The library on a plain install (pip install -e .): no extras, no papermill.
-# `python -m gaaf train` must train and write its record there. Then, in the same fresh
+# The library on a plain install (pip install -e .): PyTorch alone, no extras. GAAF runs
+# forward and backward there, --help and --version work, and `python -m gaaf train` stops
+# with one line naming the experiments extra (exit status 2, no traceback). With that
+# extra `python -m gaaf train` must train and write its record; then, in the same fresh
 # environment, the papermill extra must be enough to run a chapter (gaaf_derived: its
 # widgets need ipywidgets), with the kernel it brings: no kernel of this machine's user.
 PLAIN := _build/plain
+NEEDS_EXTRA := ^error: train needs the experiments extra \([a-z]+ is not installed\): pip install -e '\.\[experiments\]' in a clone of gaaf's repository$$
 plain-install: data
 	rm -rf $(PLAIN) && $(PYTHON) -m venv $(PLAIN)/venv
 	$(PLAIN)/venv/bin/python -m pip install --quiet -e .
+	! $(PLAIN)/venv/bin/python -c "import numpy" 2>/dev/null
+	$(PLAIN)/venv/bin/python -c 'import gaaf, torch; x = torch.linspace(-4, 4, 9, requires_grad=True); \
+	  y = gaaf.GAAFTanh()(x); y.sum().backward(); t = torch.tanh(x.detach()); \
+	  assert (y - t).abs().max() < 1e-3 and (x.grad > 1 - t**2).all(), x.grad'
+	$(PLAIN)/venv/bin/python -m gaaf --version && $(PLAIN)/venv/bin/python -m gaaf --help >/dev/null
+	status=0; $(PLAIN)/venv/bin/python -m gaaf train --profile smoke --seeds 0 --device cpu \
+	  --quiet --results $(PLAIN)/results 2>$(PLAIN)/stderr || status=$$?; cat $(PLAIN)/stderr; \
+	  [ $$status = 2 ] && [ "$$(wc -l <$(PLAIN)/stderr)" = 1 ] && \
+	  grep -Eq "$(NEEDS_EXTRA)" $(PLAIN)/stderr && ! grep -q Traceback $(PLAIN)/stderr
+	$(PLAIN)/venv/bin/python -m pip install --quiet -e '.[experiments]'
 	! $(PLAIN)/venv/bin/python -c "import papermill" 2>/dev/null
 	$(PLAIN)/venv/bin/python -m gaaf train --profile smoke --seeds 0 --device cpu --quiet \
 	  --results $(PLAIN)/results

@@ -17,11 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import gaaf
-from gaaf import bench, book, plans, runs, selection, stats, validate
+from gaaf import plans, selection, validate
 from gaaf.config import ExperimentConfig
 from gaaf.data import DataError
 from gaaf.params import PROFILES, resolve_device
-from gaaf.runs import Busy, find_record, record_path, run
+
+EXPERIMENTS = frozenset({"numpy", "torchvision", "matplotlib", "tqdm", "scipy", "yaml"})
+"""What the ``experiments`` extra installs (import names): every command needs it; the
+activations, the parser (``--help``, ``--version``) and ``import gaaf`` need only torch."""
+
+_MISSING = None  # without the extra, each command stops with one line saying so
+try:
+    from gaaf import bench, book, runs, stats
+    from gaaf.runs import Busy, find_record, record_path, run
+except ModuleNotFoundError as err:
+    if (err.name or "").partition(".")[0] not in EXPERIMENTS:
+        raise
+    _MISSING = err
 
 _NOT_FLAGS = {"seed"}  # given as --seeds
 
@@ -548,7 +560,19 @@ def main(argv: list[str] | None = None) -> int:
         "bench": _bench,
     }[args.command]
     try:
+        if _MISSING:
+            raise _MISSING
         return command(args)
+    except ModuleNotFoundError as err:
+        if (missing := (err.name or "").partition(".")[0]) not in EXPERIMENTS:
+            raise
+        extra = "papermill" if args.command == "run-book" else "experiments"
+        print(
+            f"error: {args.command} needs the {extra} extra ({missing} is not "
+            f"installed): pip install -e '.[{extra}]' in a clone of gaaf's repository",
+            file=sys.stderr,
+        )
+        return 2
     except (ValueError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

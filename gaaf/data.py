@@ -30,12 +30,17 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from gaaf.io import atomic_write_bytes, temporary_files
+
+# numpy (the experiments extra) is imported where files are read: importing this module,
+# and with it gaaf.config and `python -m gaaf --help`, needs only torch.
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "DATASETS",
@@ -139,6 +144,8 @@ _TORCHVISION = {
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    import numpy as np
+
     data = gzip.decompress(path.read_bytes())
     ndim = data[3]
     dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4)
@@ -146,6 +153,8 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 def _idx_split(info: DatasetInfo, root: Path, split: str) -> tuple[Tensor, Tensor]:
+    import numpy as np
+
     raw = root / info.folder / "raw"
     missing = [f for f, _ in info.archives if not (raw / f).exists()]
     if missing:
@@ -182,6 +191,7 @@ def _try_download(info: DatasetInfo, root: Path) -> None:
 def _torchvision_split(
     info: DatasetInfo, root: Path, split: str
 ) -> tuple[Tensor, Tensor]:
+    import numpy as np
     import torchvision
 
     cls = getattr(torchvision.datasets, _TORCHVISION[info.name])
