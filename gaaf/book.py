@@ -73,6 +73,10 @@ COLAB_BRANCH = "colab"
 page was built from written into its setup cell; the pages' Colab buttons open it."""
 
 _GITHUB = re.compile(r"https://github\.com/([\w-]+)/([\w-]+(?:\.[\w-]+)*)")
+CITED_REPOSITORIES = (("kobiso", "GAAF-keras"),)
+"""Other projects' GitHub repositories the book cites by address (owner, name): the
+address check (:func:`address_problems`) accepts them beside this repository's."""
+
 _ADDRESS = re.compile(
     r"https?://(?:github\.com/([\w-]+)/([\w-]+(?:\.[\w-]+)*)"
     r"|([\w-]+)\.github\.io/([\w-]+(?:\.[\w-]+)*)?)"
@@ -258,7 +262,8 @@ def _text_files(root: Path) -> list[Path]:
 def address_problems(root: Path | str = ".") -> list[str]:
     """Every place that disagrees with ``repository.url``: a copy that ``make
     repository`` would rewrite, an address of a GitHub repository or of GitHub Pages
-    other than the configured one (or the placeholder), and an install of gaaf by name
+    other than the configured one (or the placeholder) and those the book cites
+    (:data:`CITED_REPOSITORIES`), and an install of gaaf by name
     from PyPI (there is no such package: gaaf installs from its repository). The
     records, Colab's package list, the npm lock file and the licenses are not read."""
     root = Path(root)
@@ -267,7 +272,7 @@ def address_problems(root: Path | str = ".") -> list[str]:
         f"{p.relative_to(root)}: not what `make repository URL={url}` writes"
         for p in set_repository(url, root, write=False)
     ]
-    allowed = {_owner_repo(u) for u in {url, PLACEHOLDER}}
+    allowed = {_owner_repo(u) for u in {url, PLACEHOLDER}} | set(CITED_REPOSITORIES)
     for path in _text_files(root):
         for n, line in enumerate(path.read_text().splitlines(), 1):
             where = f"{path.relative_to(root)}:{n}"

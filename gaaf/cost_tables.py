@@ -2,7 +2,7 @@
 activation call, one training step, one epoch of data loading.
 
 Ratios of timings keep two decimals (three for training steps, whose differences are a
-few percent); other numbers have 3 significant figures (:func:`gaaf.tables.number`).
+few percent); other numbers have 3 significant figures (:func:`gaaf.formatting.number`).
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from torch import Tensor
 
 from gaaf import validate
 from gaaf.activations import DEFAULT_K, gaaf
+from gaaf.formatting import number
 
 __all__ = [
     "XAVIER_STD_1024",
@@ -495,9 +496,7 @@ def slope_comparison(
 
 def _n(x: float | Tensor) -> str:
     """Three significant figures, by the book's one formatter
-    (:func:`gaaf.tables.number`)."""
-    from gaaf.tables import number
-
+    (:func:`gaaf.formatting.number`)."""
     return number(float(x))
 
 

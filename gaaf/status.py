@@ -26,10 +26,15 @@ __all__ = [
     "uncommitted_sentence",
 ]
 
-USED, UNUSED, SMOKE = "used", "not used", "smoke"
-"""How a record stands to the book (:func:`by_use`): a run some chapter shows (at the
-full or default profile), a run no chapter shows (a superseded pilot, an earlier length
-of the same configuration), or a smoke-profile run of the tests."""
+USED = "used"
+"""A record some chapter shows (at the full or default profile; see :func:`by_use`)."""
+
+UNUSED = "not used"
+"""A record no chapter shows, such as a superseded pilot or an earlier length of the
+same configuration."""
+
+SMOKE = "smoke"
+"""A record of the smoke profile (the tests'), never counted with the book's runs."""
 
 _STATIC_PLANS = (
     plans.mnist_plan,

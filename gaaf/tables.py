@@ -18,6 +18,7 @@ import torch
 from gaaf import paper, settings
 from gaaf.dropout import SlopeGains, UnitGains
 from gaaf.figures.style import display
+from gaaf.formatting import number, signed
 from gaaf.measures import accuracy_at, epochs_reached
 from gaaf.plans import CNN_VARIANTS
 from gaaf.runs import NOT_RUN, Runs
@@ -48,10 +49,8 @@ __all__ = [
     "markdown_table",
     "mean_std",
     "mnist_table",
-    "number",
     "runs_shown",
     "sensitivity_table",
-    "signed",
     "slope_gain_table",
     "speed_table",
     "trained_on",
@@ -60,29 +59,6 @@ __all__ = [
 
 Table = tuple[list[str], list[list[str]]]
 """Headers and rows of cells."""
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def number(x: float, digits: int = 3, sign: bool = False) -> str:
-    """``x`` with ``digits`` significant figures, never in e-notation:
-    ``number(0.0123456) == "0.0123"``, ``number(12345) == "12,300"``,
-    ``number(4.2e-05) == "4.2 × 10⁻⁵"``; ``sign``: a ``+`` before positive values."""
-    text = f"{x:{'+' if sign else ''}.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    power = int(exponent)
-    if 0 < power < 6:  # a large number: written out, grouped by thousands
-        return f"{float(text):{'+' if sign else ''},.0f}"
-    return f"{mantissa} × 10{str(power).translate(_SUPERSCRIPT)}"
-
-
-def signed(x: float, digits: int = 3) -> str:
-    """``x`` with its sign and ``digits`` significant figures: ``"+0.178"`` (as
-    :func:`number`, never in e-notation)."""
-    return number(x, digits, sign=True)
 
 
 def markdown_table(
