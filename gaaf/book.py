@@ -163,14 +163,15 @@ def _setup_cell(url: str, ref: str) -> str:
         return head + (
             "    raise RuntimeError(\n"
             '        "This book\'s repository is not published yet, so there is nothing to "\n'
-            '        "install gaaf from: run the chapter in a clone of it (pip install -e .)"\n'
+            '        "install gaaf from: run the chapter in a clone of it "\n'
+            "        \"(pip install -e '.[papermill]')\"\n"
             "    )"
         )
     return head + (
         "    !test -d /content/gaaf || git clone --quiet --filter=blob:none "
         f"{url} /content/gaaf\n"
         f"    !git -C /content/gaaf checkout --quiet {ref}\n"
-        '    %pip install --quiet "/content/gaaf"\n'
+        '    %pip install --quiet "/content/gaaf[experiments]"\n'
         "    %cd /content/gaaf/book\n"
         '    !git log -1 --format="Installed gaaf from commit %H (%cs)."\n'
         "    import torch\n"

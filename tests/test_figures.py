@@ -446,3 +446,15 @@ def test_a_chapter_figure_with_a_problem_is_a_warning(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         book.glue("curves", fig)
+
+
+def test_a_panel_with_nothing_labelled_gets_no_legend():
+    import warnings
+
+    from gaaf.figures.style import legend, subplots
+
+    _fig, (ax,) = subplots(1)
+    ax.plot([1, 2], [1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert legend(ax) is None and ax.get_legend() is None

@@ -150,7 +150,7 @@ def test_a_published_books_colab_cell_installs_the_commit_it_was_built_from(
             f"{HOSTED} /content/gaaf",
         ),
         ("system", f"git -C /content/gaaf checkout --quiet {COMMIT}"),
-        ("pip", 'install --quiet "/content/gaaf"'),
+        ("pip", 'install --quiet "/content/gaaf[experiments]"'),
         ("cd", "/content/gaaf/book"),
         ("system", 'git log -1 --format="Installed gaaf from commit %H (%cs)."'),
     ]

@@ -288,7 +288,9 @@ def legend(ax: Any, ceiling: float | None = None, **kwargs: Any) -> Any:
     place inside the panel; failing that, room made below or above the data
     (:data:`LEGEND_ROOM`; the range never grown past ``ceiling``, such as 100 for a
     percentage, nor below 0 where the data are not); failing that, below the panel,
-    under its axis label."""
+    under its axis label. No legend (None) when nothing in ``ax`` is labelled."""
+    if not ax.get_legend_handles_labels()[0] and "handles" not in kwargs:
+        return None  # nothing labelled: no legend
     kwargs.setdefault("loc", "best")
     made = ax.legend(**kwargs)
     ax.figure.canvas.draw()
