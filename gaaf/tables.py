@@ -17,7 +17,7 @@ import torch
 
 from gaaf import paper, settings
 from gaaf.dropout import SlopeGains, UnitGains
-from gaaf.figures.style import display
+from gaaf.figures.style import METRICS, display
 from gaaf.formatting import number, signed
 from gaaf.measures import accuracy_at, epochs_reached
 from gaaf.plans import CNN_VARIANTS
@@ -176,7 +176,7 @@ def interval_rows(
     for a, b, metric, scale in comparisons:
         va = values(groups.get(a, []), metric, scale)
         vb = values(groups.get(b, []), metric, scale)
-        label = f"{metric}: {display(a)} - {display(b)}"
+        label = f"{METRICS.get(metric, metric)}, {display(a)} − {display(b)}"
         found = welch(va, vb, level) if va and vb else None
         test = welch_test(va, vb) if va and vb else None
         if found is None or test is None:

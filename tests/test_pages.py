@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 import pytest
 
 from gaaf.book import COLAB_BRANCH, published, repository, toc_files
+from gaaf.figures.style import MIN_FONT, RC
 
 pytestmark = pytest.mark.pages
 
@@ -282,7 +283,7 @@ def test_page_renders_cleanly(page_file, browser, site_url, web_assets):
 
 LAYOUT = """article => {
     const column = article.getBoundingClientRect();
-    const wide = [];
+    const wide = [], uncued = [];
     for (const el of article.querySelectorAll("table, figure, img, .cell_output")) {
         if (el.closest(".jupyter-widgets")) continue;
         const box = el.getBoundingClientRect();
@@ -292,22 +293,74 @@ LAYOUT = """article => {
         if (width > room + 2 || box.right > column.right + 2)
             wide.push(`${el.tagName.toLowerCase()} ${Math.round(width)}px`
                       + ` in ${Math.round(room)}px`);
+        if (el.tagName === "TABLE" && scroller && width > room + 2
+            && !getComputedStyle(scroller).backgroundImage.includes("gradient"))
+            uncued.push(el.innerText.slice(0, 40));
     }
-    const bare = [];
+    const bare = [], scales = [];
     for (const img of article.querySelectorAll("img")) {
         if (img.closest(".jupyter-widgets")) continue;
         const fig = img.closest("figure");
         if (!fig || !fig.querySelector("figcaption .caption-number"))
             bare.push(img.currentSrc.split("/").pop().slice(0, 40));
+        if (fig && img.naturalWidth)
+            scales.push([img.currentSrc.split("/").pop().slice(0, 40),
+                         img.getBoundingClientRect().width / img.naturalWidth]);
     }
-    const raw = [];
-    for (const el of article.querySelectorAll("p, td, li, .cell_output, figcaption")) {
+    // text a reader reads: not code, not maths, not the code cells' inputs
+    const reading = el => {
+        const copy = el.cloneNode(true);
+        copy.querySelectorAll("code, pre, mjx-container, .math, script")
+            .forEach(n => n.remove());
+        return copy.textContent.replace(/\\s+/g, " ").trim();
+    };
+    const raw = [], paragraphs = [], cells = [];
+    for (const el of article.querySelectorAll("p, td, th, li, .cell_output, figcaption")) {
         if (el.closest("pre, code, .cell_input, mjx-container")) continue;
         raw.push(el.innerText);
+        if (el.tagName === "P") paragraphs.push(reading(el));
+        if (el.tagName === "TD" || el.tagName === "TH") cells.push(reading(el));
     }
-    return {wide, bare, text: raw.join("\\n"),
+    const prose = Array.from(article.querySelectorAll("p, li, th, figcaption"))
+        .filter(el => !el.closest("pre, .cell_input, .highlight")).map(reading);
+    const table = article.querySelector("table");
+    return {wide, uncued, bare, scales, paragraphs, cells, prose,
+            text: raw.join("\\n"),
+            firstTable: table ? table.getBoundingClientRect().top + window.scrollY : null,
             page: document.documentElement.scrollWidth, window: window.innerWidth};
 }"""
+
+FIGURE_TEXT_PX = MIN_FONT / 72 * RC["savefig.dpi"]
+"""The smallest text of a figure, in pixels of its image (:data:`MIN_FONT` at the
+book's dpi); shown at a phone's width it must stay at least :data:`PHONE_TEXT` CSS px."""
+PHONE_TEXT = 7.0
+MACHINERY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[a-z_]+=[\w.'\"]+")
+"""A record field or a config chip (``best_epoch``, ``lr=0.01``) outside code."""
+E_NOTATION = re.compile(r"\b\d(?:\.\d+)?e[+-]?\d+\b")
+FIRST_SCREEN = 900
+"""The introduction's bottom line and the start of its verdict table lie within this
+many pixels of the top at 1280 px."""
+
+
+def reading_problems(found: dict) -> list[str]:
+    """What a reader trips over in the text of a page read by :data:`LAYOUT`: record
+    fields or settings chips outside code, e-notation in a table, a paragraph repeated
+    word for word."""
+    problems = [
+        f"machinery in the text: {m.group(0)!r} in {text[:60]!r}"
+        for text in found["prose"] + found["cells"]
+        for m in [MACHINERY.search(text)]
+        if m
+    ]
+    problems += [
+        f"e-notation in a table: {c!r}" for c in found["cells"] if E_NOTATION.search(c)
+    ]
+    seen: set[str] = set()
+    for text in found["paragraphs"]:
+        if len(text) >= 60 and text in seen:
+            problems.append(f"a paragraph repeated: {text[:60]!r}")
+        seen.add(text)
+    return problems
 
 
 def layout(page) -> dict:
@@ -317,14 +370,18 @@ def layout(page) -> dict:
 @pytest.mark.parametrize("page_file", toc_files(ROOT))
 def test_page_reads_as_a_reader_needs(page_file, browser, site_url, web_assets):
     """Nothing wider than the column at 1280 px, every image a numbered figure with a
-    caption, no raw TeX in the text, a claim chapter's verdict first, the introduction's
-    verdict table whole; at a phone's width the page does not scroll sideways."""
+    caption, no raw TeX, record fields, settings chips or repeated paragraphs in the
+    text and no e-notation in tables, a claim chapter's verdict first, the
+    introduction's bottom line and verdict table on its first screen; at a phone's
+    width the page does not scroll sideways, figure text stays legible and a wide
+    table shows that it scrolls."""
     page, _ = open_page(browser, f"{site_url}/{page_file}.html")
     try:
         if web_assets and page.locator("article .math").count():
             page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         found = layout(page)
         assert not found["wide"], f"wider than the column: {found['wide']}"
+        assert not reading_problems(found), reading_problems(found)[:5]
         assert not found["bare"], f"images without a numbered caption: {found['bare']}"
         tex = RAW_TEX.findall(found["text"]) and RAW_TEX.search(found["text"]).group(0)
         assert not tex, f"raw TeX in the text: {tex!r}"
@@ -344,6 +401,12 @@ def test_page_reads_as_a_reader_needs(page_file, browser, site_url, web_assets):
                 f"the verdict table links {linked.count()} claims, "
                 f"expected {INTRO_CLAIMS}"
             )
+            top = found["firstTable"]
+            assert top is not None and top <= FIRST_SCREEN, (
+                f"the verdict table starts at {top} px, below the first screen"
+            )
+            above = page.locator("article p").first.bounding_box()
+            assert above and above["y"] < top, "no bottom line above the verdict table"
     finally:
         page.close()
     phone, _ = open_page(browser, f"{site_url}/{page_file}.html", width=PHONE)
@@ -351,6 +414,15 @@ def test_page_reads_as_a_reader_needs(page_file, browser, site_url, web_assets):
         found = layout(phone)
         assert found["page"] <= found["window"] + 1, (
             f"at {PHONE} px the page scrolls sideways ({found['page']} px wide)"
+        )
+        small = [
+            f"{name}: {FIGURE_TEXT_PX * scale:.1f} px"
+            for name, scale in found["scales"]
+            if FIGURE_TEXT_PX * scale < PHONE_TEXT
+        ]
+        assert not small, f"figure text under {PHONE_TEXT:g} px at {PHONE} px: {small}"
+        assert not found["uncued"], (
+            f"wide tables without a scroll cue: {found['uncued']}"
         )
         name = page_file.replace("/", "_")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

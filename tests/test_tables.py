@@ -87,7 +87,7 @@ def test_interval_rows_give_p_values_and_refuse_one_seed():
     # error is sqrt(0.5) on 2 degrees of freedom, t(0.975, 2) = 4.30265:
     # 1 -+ 4.30265 * 0.707107 = [-2.04, 4.04]
     # t = 1 / 0.707 = 1.414 on 2 dof: p = 0.29; the rank test on 2 vs 2 with a tie
-    assert row[:4] == ["test_acc: GAAF - base", "+1", "[-2.04, +4.04]", "0.29"]
+    assert row[:4] == ["test accuracy, GAAF − base", "+1", "[-2.04, +4.04]", "0.29"]
     assert row[4] == f"{stats.rank_test([98, 99], [98, 97]):.2g}"
     assert single[1] == "fewer than 2 seeds"
     _, (missing,) = tables.interval_rows(groups, [("gaaf", "bn", "test_acc", 1)])

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from gaaf.figures.style import GREY, color, display, legend, subplots
+from gaaf.figures.style import GREY, METRICS, color, display, legend, subplots
 from gaaf.measures import slope_factor
 from gaaf.stats import Groups, Record, present
 
@@ -62,8 +62,7 @@ def _epoch_axis(ax: Any, longest: int) -> None:
 
 
 def _ylabel(metric: str) -> str:
-    names = {"val_acc": "validation accuracy", "val_loss": "validation loss"}
-    shown = names.get(metric, metric.replace("_", " "))
+    shown = METRICS.get(metric, metric.replace("_", " "))
     return shown + (" (%)" if metric.endswith("acc") else "")
 
 
