@@ -22,7 +22,7 @@ from gaaf import paper
 from gaaf.figures.style import display
 from gaaf.measures import SPEED_TARGET, epochs_reached
 from gaaf.plans import MNIST_VARIANTS, MOMENTUM0_LRS, REGIME_MOMENTA
-from gaaf.runs import NOT_RUN
+from gaaf.runs import NOT_RUN, Runs
 from gaaf.selection import censored
 from gaaf.stats import Groups, Record, summarize, values, welch
 from gaaf.tables import Table, mean_std, signed
@@ -56,6 +56,7 @@ __all__ = [
     "mechanism_table",
     "regime_finding",
     "regime_table",
+    "still_missing",
     "verdict_text",
 ]
 
@@ -443,3 +444,15 @@ def verdict_text(
     ]
     lines.append(f"- **The optimizer regimes.** {regime_finding(regimes, planned)}")
     return "\n".join(lines)
+
+
+def still_missing(*sources: Runs) -> str:
+    """Markdown: one bullet per group of ``sources`` with fewer records than planned
+    (``"- GAAF: 2 of 3 runs"``, :meth:`gaaf.runs.Runs.incomplete`), or one sentence
+    where every planned run has a record."""
+    lines = [
+        f"- {display(name)}: {found} of {planned} runs"
+        for source in sources
+        for name, (found, planned) in source.incomplete().items()
+    ]
+    return "\n".join(lines) or "Nothing: every planned run has a record."

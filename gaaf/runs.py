@@ -48,9 +48,11 @@ __all__ = [
     "all_records",
     "checkpoint_path",
     "collect",
+    "empty",
     "load_record",
     "provenance",
     "record_path",
+    "records_of",
     "run",
     "seal",
     "training_minutes",
@@ -429,6 +431,25 @@ class Runs:
             text += f" Datasets not available here: {names}. For {first}: {why}"
         return text
 
+    def incomplete(self) -> dict[str, tuple[int, int]]:
+        """The groups with fewer records than planned, in order: group name ->
+        ``(records, planned)``. A run that diverged has a record (it is not rerun)."""
+        counts = {
+            name: len(self.groups.get(name, [])) + len(self.diverged.get(name, []))
+            for name in self.planned
+        }
+        return {
+            name: (counts[name], planned)
+            for name, planned in self.planned.items()
+            if counts[name] < planned
+        }
+
+
+def empty(profile: str) -> Runs:
+    """No records and nothing planned: what a chapter shows for a plan that its
+    parameters leave out."""
+    return Runs(check_profile(profile), {}, {})
+
 
 def _split(
     profile: str, planned: Plan, found: dict[str, list[dict[str, Any]]], **extra: Any
@@ -495,3 +516,24 @@ def collect(
         found[name] = done
     shown.close()
     return _split(profile, configs, found, unavailable=unavailable)
+
+
+def records_of(
+    plan: Callable[..., Plan],
+    profile: str,
+    results: Path | str,
+    device: str = "auto",
+    data_root: Path | str | None = None,
+    *,
+    wanted: bool = True,
+    **options: Any,
+) -> Runs:
+    """:func:`collect` for ``plan(profile, **options)``: a chapter's plan with the
+    options its parameters give it (``seeds=``, ``rates=``, ...). Where ``wanted`` is
+    false (a plan the parameters leave out, such as a dataset not asked for), nothing
+    is trained or read: :func:`empty`."""
+    if not wanted:
+        return empty(profile)
+    return collect(
+        functools.partial(plan, **options), profile, results, device, data_root
+    )

@@ -136,13 +136,19 @@ def collect_grid(
     device: str = "auto",
     data_root: Any = None,
     progress: bool = True,
+    *,
+    wanted: bool = True,
 ) -> Grid:
     """Collect a grid's records (:func:`gaaf.runs.collect` of ``cells(profile)`` as a
     plan) and select each arm's rate on the records found. Where the grid is not
     complete yet, the selection is made among the rates whose every seed has a record
-    (:func:`select_rate` says which were left out)."""
+    (:func:`select_rate` says which were left out). Where ``wanted`` is false (a grid
+    the chapter's parameters leave out), nothing is trained or read: an empty grid."""
     from gaaf.plans import cells_plan
-    from gaaf.runs import collect
+    from gaaf.runs import collect, empty
+
+    if not wanted:
+        return Grid(empty(profile), {}, {})
 
     runs = collect(
         lambda p: cells_plan(cells(p)), profile, results, device, data_root, progress

@@ -8,7 +8,9 @@ book's control, not the paper's. A leaf module.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -19,9 +21,12 @@ __all__ = [
     "FIGURE6_READINGS",
     "SHAPES",
     "Constant",
+    "Figure6Fit",
     "GaussianBump",
     "Shape",
     "ShiftedSigmoid",
+    "figure6_table",
+    "fit_figure6",
 ]
 
 FIGURE6_READINGS: dict[str, tuple[tuple[float, float], ...]] = {
@@ -32,8 +37,45 @@ FIGURE6_READINGS: dict[str, tuple[tuple[float, float], ...]] = {
 
 The paper gives no constants, only "an exponential function" for tanh and "a shifted
 sigmoid" for ReLU and this drawing; the defaults of :class:`GaussianBump` and
-:class:`ShiftedSigmoid` are least-squares fits to these readings.
+:class:`ShiftedSigmoid` are least-squares fits to these readings (:func:`fit_figure6`).
 """
+
+
+class Figure6Fit(NamedTuple):
+    """The shape constants that fit the readings of the paper's Figure 6 best
+    (:func:`fit_figure6`): the width ``c`` of :class:`GaussianBump` (for tanh), and the
+    ``slope`` and ``shift`` of :class:`ShiftedSigmoid` (for ReLU)."""
+
+    c: float
+    slope: float
+    shift: float
+
+
+def fit_figure6(
+    readings: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+) -> Figure6Fit:
+    """Least-squares fits of the shape functions' constants to points ``(x, s(x))``,
+    ``"tanh"`` and ``"relu"`` (None: :data:`FIGURE6_READINGS`), in float64.
+
+    tanh's bump, ``s = exp(-x**2 / c)``: ``log s = -x**2 / c`` is fitted in ``1/c``
+    through the origin, so ``c = sum(x**4) / sum(-x**2 log s)``. ReLU's sigmoid,
+    ``s = sigmoid(slope * x + shift)``: ``logit s = slope * x + shift`` is a straight
+    line, fitted by ordinary least squares. Each reading needs ``0 < s < 1`` (and
+    ``x != 0`` for at least one tanh point).
+    """
+    readings = FIGURE6_READINGS if readings is None else readings
+    bump = torch.tensor(readings["tanh"], dtype=torch.float64)
+    sigmoid = torch.tensor(readings["relu"], dtype=torch.float64)
+    for name, points in (("tanh", bump), ("relu", sigmoid)):
+        s = points[:, 1]
+        if not bool(((s > 0) & (s < 1)).all()):
+            validate.fail(f"readings[{name!r}]", "values s(x) in (0, 1)", s.tolist())
+    x, s = bump.unbind(1)
+    c = (x**4).sum() / (x**2 * -s.log()).sum()
+    x, s = sigmoid.unbind(1)
+    design = torch.stack([x, torch.ones_like(x)], dim=1)
+    line = torch.linalg.lstsq(design, torch.logit(s)[:, None]).solution[:, 0]
+    return Figure6Fit(c.item(), line[0].item(), line[1].item())
 
 
 @dataclass(frozen=True)
@@ -43,8 +85,8 @@ class GaussianBump:
 
     Defaults: ``c = 3.4`` is the least-squares fit of ``log s`` to the three points read
     off the paper's Figure 6 (``s(1) ~ 0.75, s(2) ~ 0.3, s(3) ~ 0.07``, see
-    :data:`FIGURE6_READINGS`; the fit gives 3.38), ``height = 1`` is the drawn peak at 0.
-    The independent Keras re-implementation used ``c = 3``.
+    :data:`FIGURE6_READINGS`; :func:`fit_figure6` gives 3.38), ``height = 1`` is the
+    drawn peak at 0. The independent Keras re-implementation used ``c = 3``.
     """
 
     c: float = 3.4
@@ -156,3 +198,21 @@ SHAPES: dict[str, type] = {
     "constant": Constant,
 }
 """Shape functions by name (the config field ``gaaf_shape``)."""
+
+
+def figure6_table(
+    shapes: Mapping[str, Shape] | None = None,
+) -> tuple[list[str], list[list[object]]]:
+    """Headers and rows: each point of :data:`FIGURE6_READINGS` beside the value of the
+    shape function for its activation, ``shapes[name]`` (None: the defaults,
+    :class:`GaussianBump` for tanh and :class:`ShiftedSigmoid` for ReLU), and the
+    difference ``ours - read``."""
+    if shapes is None:
+        shapes = {"tanh": GaussianBump(), "relu": ShiftedSigmoid()}
+    headers = ["shape for", "x", "read off Figure 6", "our s(x)", "difference"]
+    rows: list[list[object]] = []
+    for name, points in FIGURE6_READINGS.items():
+        for x, read in points:
+            ours = shapes[name](torch.tensor(x, dtype=torch.float64)).item()
+            rows.append([name, x, read, ours, ours - read])
+    return headers, rows

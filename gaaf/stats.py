@@ -40,6 +40,7 @@ __all__ = [
     "probe_value",
     "rank_test",
     "ratio_of_means",
+    "seed_range",
     "shortest_run",
     "summarize",
     "values",
@@ -251,6 +252,17 @@ def values(records: Sequence[Record], metric: str, scale: float = 1.0) -> list[f
 def present(groups: Groups) -> Groups:
     """The groups that have at least one record, in order."""
     return {name: records for name, records in groups.items() if records}
+
+
+def seed_range(groups: Groups, none: str = "no") -> str:
+    """How many seeds a group has, fewest to most, for "... seeds per network":
+    ``"5"``, ``"3 to 5"``, or ``none`` where no group has a record."""
+    counts = sorted({len(records) for records in groups.values() if records})
+    if not counts:
+        return none
+    if counts[0] == counts[-1]:
+        return str(counts[0])
+    return f"{counts[0]} to {counts[-1]}"
 
 
 def layer_count(groups: Groups) -> int:

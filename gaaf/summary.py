@@ -36,6 +36,7 @@ __all__ = [
     "bottom_line",
     "by_word",
     "effect_text",
+    "lead",
     "rows",
     "summarize",
     "verdict_table",
@@ -329,3 +330,11 @@ def by_word(found: Sequence[Row]) -> str:
         noun = "claim" if len(labels) == 1 else "claims"
         parts.append(f"{word[0].upper()}{word[1:]}: {noun} {listed}.")
     return " ".join(parts)
+
+
+def lead(what: str, sentence: str) -> str:
+    """``sentence`` (such as :meth:`gaaf.runs.Runs.describe`'s) led by what it describes,
+    in Markdown: ``lead("MNIST", "Runs shown: ...")`` is ``"*MNIST*: runs shown: ..."``."""
+    if not sentence:
+        return f"*{what}*"
+    return f"*{what}*: {sentence[0].lower()}{sentence[1:]}"

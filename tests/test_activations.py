@@ -23,6 +23,8 @@ from gaaf import (
     naive_gaaf,
 )
 from gaaf.activations import FIGURE6_READINGS
+from gaaf.bounds import forward_error
+from gaaf.shapes import figure6_table, fit_figure6
 
 NAMES = list(ACTIVATIONS)
 K = DEFAULT_K
@@ -81,14 +83,11 @@ def test_gradient_acceleration_period_and_amplitude(k):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_forward_within_one_over_2k_of_the_plain_activation(name, dtype):
-    x = probe_points(dtype)
-    shape = default_shape(name)
-    phi = ACTIVATIONS[name].fn(x)
-    diff = (gaaf(x, name) - phi).abs()
-    rounding = 2 * torch.finfo(dtype).eps * phi.abs().clamp(min=1)
-    assert (diff <= shape.peak / (2 * K) + rounding).all()
+    measured = forward_error(probe_points(torch.float64), name, dtype, K)
+    assert measured.bound == default_shape(name).peak / (2 * K)
+    assert measured.change > 0 and measured.within
     # pointwise, the term is g(x) s(x) with |g| <= 1/(2K)
-    assert (diff <= shape(x).abs() / (2 * K) + rounding).all()
+    assert measured.within_pointwise
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -304,23 +303,36 @@ def test_cuda_matches_cpu(name, dtype):
 
 
 def test_default_shapes_fit_the_papers_drawing():
-    # GaussianBump: least squares of -log s = x^2 / c through the readings
-    xs, ss = zip(*FIGURE6_READINGS["tanh"], strict=True)
-    xs, ss = torch.tensor(xs).double(), torch.tensor(ss).double()
-    c_fit = (xs**4).sum() / (xs**2 * -torch.log(ss)).sum()
-    assert abs(GaussianBump().c - c_fit) < 0.05
-    # ShiftedSigmoid: least squares of logit s = slope x + shift
-    xs, ss = zip(*FIGURE6_READINGS["relu"], strict=True)
-    xs, ss = torch.tensor(xs).double(), torch.tensor(ss).double()
-    design = torch.stack([xs, torch.ones_like(xs)], dim=1)
-    slope, shift = torch.linalg.lstsq(design, torch.logit(ss)[:, None]).solution[:, 0]
-    assert (
-        abs(ShiftedSigmoid().slope - slope) < 0.05
-        and abs(ShiftedSigmoid().shift - shift) < 0.05
-    )
-    for name in ("tanh", "relu"):
-        for x, s in FIGURE6_READINGS[name]:
-            assert abs(default_shape(name)(torch.tensor(x)).item() - s) < 0.04
+    fit = fit_figure6()  # least squares through FIGURE6_READINGS
+    assert abs(GaussianBump().c - fit.c) < 0.05
+    assert abs(ShiftedSigmoid().slope - fit.slope) < 0.05
+    assert abs(ShiftedSigmoid().shift - fit.shift) < 0.05
+    headers, rows = figure6_table()
+    assert len(headers) == 5
+    assert len(rows) == sum(len(points) for points in FIGURE6_READINGS.values())
+    for name, x, read, ours, difference in rows:
+        assert ours == pytest.approx(default_shape(name)(torch.tensor(x)).item())
+        assert difference == pytest.approx(ours - read) and abs(difference) < 0.04
+
+
+def test_the_figure6_fit_recovers_exact_shapes():
+    # readings taken off exact curves give their constants back
+    bump, sigmoid = GaussianBump(c=2.5), ShiftedSigmoid(slope=4.0, shift=1.5)
+    readings = {
+        "tanh": [
+            (x, bump(torch.tensor(x, dtype=torch.float64)).item())
+            for x in (0.5, 1.0, 2.0)
+        ],
+        "relu": [
+            (x, sigmoid(torch.tensor(x, dtype=torch.float64)).item())
+            for x in (-1.0, -0.3, 0.4)
+        ],
+    }
+    fit = fit_figure6(readings)
+    assert fit == pytest.approx((2.5, 4.0, 1.5), abs=1e-9)
+    assert fit_figure6() == fit_figure6(FIGURE6_READINGS)
+    with pytest.raises(ValueError, match=r"readings\['relu'\] must be values s\(x\)"):
+        fit_figure6({"tanh": readings["tanh"], "relu": [(0.0, 1.0), (1.0, 0.5)]})
 
 
 def test_sigmoid_default_shape_is_the_tanh_bump_carried_through():

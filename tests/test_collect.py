@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gaaf import plans, runs
+from gaaf import plans, runs, selection
 from gaaf.data import DataError
 
 MNIST_ROOT = Path(__file__).resolve().parents[1] / "data"
@@ -74,3 +74,39 @@ def test_plans_take_a_seed_list_and_keep_the_profiles_hashes():
     for bad in ("0 1", [], [-1], [True]):
         with pytest.raises(ValueError, match=r"^seeds(\[0\])? must"):
             plans.mnist_plan("full", bad)
+
+
+def test_records_of_calls_the_plan_with_its_options_or_shows_nothing(
+    tmp_path, monkeypatch
+):
+    calls = []
+
+    def collect(plan, profile, results, device, data_root):
+        calls.append((plan("full"), profile, results, device, data_root))
+        return runs.empty(profile)
+
+    monkeypatch.setattr(runs, "collect", collect)
+    shown = runs.records_of(plans.mnist_plan, "smoke", tmp_path, "cpu", "d", seeds=[3])
+    [(plan, profile, results, device, data_root)] = calls
+    assert [c.seed for c in plan["gaaf"]] == [3]  # the option reached the plan
+    assert (profile, results, device, data_root) == ("smoke", tmp_path, "cpu", "d")
+    assert shown == runs.Runs("smoke", {}, {})
+    # a plan the chapter's parameters leave out: nothing trained or read
+    left_out = runs.records_of(plans.mnist_plan, "full", tmp_path, wanted=False)
+    assert len(calls) == 1 and (left_out.groups, left_out.total) == ({}, 0)
+    assert "0 of 0 planned runs" in left_out.describe()
+    grid = selection.collect_grid(plans.cnn_lr_cells, "full", tmp_path, wanted=False)
+    assert len(calls) == 1 and (grid.runs.total, grid.cells, grid.rates) == (0, {}, {})
+    with pytest.raises(ValueError, match="profile must be one of"):
+        runs.empty("paper")
+
+
+def test_incomplete_names_the_groups_with_fewer_records_than_planned():
+    shown = runs.Runs(
+        "full",
+        {"a": [{}, {}], "b": [{}], "c": []},
+        {"a": 2, "b": 3, "c": 1},
+        diverged={"b": [{"diverged": 2}]},  # a diverged run has its record
+    )
+    assert shown.incomplete() == {"b": (2, 3), "c": (0, 1)}
+    assert runs.Runs("full", {"a": [{}]}, {"a": 1}).incomplete() == {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gaaf import mechanism
-from gaaf.runs import NOT_RUN
+from gaaf.runs import NOT_RUN, Runs
 from gaaf.verdicts import (
     CONTRADICTED,
     EQUIVALENT,
@@ -234,3 +234,15 @@ def test_curve_panels_figure_keeps_one_colour_per_group():
     }
     assert not c.lines
     plt.close(fig)
+
+
+def test_what_is_still_missing_of_each_plan():
+    records = Runs("full", {"base": BASE, "gaaf": GAAF[:1]}, {"base": 3, "gaaf": 3})
+    regimes = Runs("full", {"dropout": []}, {"dropout": 2})
+    assert mechanism.still_missing(records, regimes) == (
+        "- GAAF: 1 of 3 runs\n- dropout: 0 of 2 runs"
+    )
+    complete = Runs("full", {"base": BASE}, {"base": 3})
+    assert mechanism.still_missing(complete) == (
+        "Nothing: every planned run has a record."
+    )

@@ -54,6 +54,14 @@ def test_group_helpers():
     assert stats.dataset_groups(groups, "svhn") == {"base": groups["svhn: base"]}
 
 
+def test_seed_range_fewest_to_most():
+    one, two = [record()], [record(), record()]
+    assert stats.seed_range({"a": two, "b": two, "c": []}) == "2"
+    assert stats.seed_range({"a": one, "b": two, "c": one + two}) == "1 to 3"
+    assert stats.seed_range({"a": []}) == "no"
+    assert stats.seed_range({}, none="0") == "0"
+
+
 def test_probe_accessors_and_per_layer_summaries():
     def probed(values):
         layers = [{"saturated": v, "histogram": {"v": v}} for v in values]

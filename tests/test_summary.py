@@ -138,3 +138,11 @@ def test_a_resumed_run_counts_its_whole_training_time():
     assert status.uncommitted_sentence([clean, dirty]).startswith(
         "1 of these 2 records was trained from a working copy with uncommitted"
     )
+
+
+def test_a_sentence_led_by_what_it_describes():
+    sentence = "Runs shown: full profile; 3 of 3 planned runs have records."
+    assert summary.lead("MNIST", sentence) == (
+        "*MNIST*: runs shown: full profile; 3 of 3 planned runs have records."
+    )
+    assert summary.lead("CNN", "") == "*CNN*"
