@@ -165,7 +165,7 @@ def provenance_table(records: Sequence[dict[str, Any]]) -> str:
         state = " (diverged)" if "diverged" in record else ""
         rows.append(
             (
-                record["label"] + state,
+                f"`{record['label']}`{state}",
                 epochs,
                 f"{training_minutes(record):.1f}",
                 _where(info),

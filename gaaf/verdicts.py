@@ -33,6 +33,7 @@ import statistics
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from gaaf.formatting import number, signed
 from gaaf.runs import NOT_RUN
 from gaaf.stats import (
     Interval,
@@ -44,7 +45,6 @@ from gaaf.stats import (
     welch,
     welch_test,
 )
-from gaaf.tables import signed
 
 __all__ = [
     "CONTRADICTED",
@@ -312,7 +312,7 @@ def line(e: Effect) -> str:
             f"{_p(t.p)}{adjusted}; exact test {_p(t.rank_p)}"
         )
         if e.word == UNRESOLVED:
-            text += f"; these seeds resolve differences of {t.resolvable:.2g} or more"
+            text += f"; these seeds resolve differences of {number(t.resolvable, 2)} or more"
         text += ")"
     return text + _paper_text(e) + f": *{e.word}*."
 
