@@ -170,7 +170,13 @@ def test_run_lengths_and_the_cost_figures_fit_the_page():
     assert status.run_lengths(records).startswith("The dropout runs are the longest")
     assert style.problems(wall_time_figure(records)) == []
     rows = [
-        {"dtype": "float32", "elements": n, "variant": v, "vs_tanh": r}
+        {
+            "dtype": "float32",
+            "elements": n,
+            "variant": v,
+            "median_ms": r,
+            "plain": "tanh",
+        }
         for n in (10, 20)
         for v, r in (("tanh", 1.0), ("GAAF", 2.0))
     ]

@@ -293,7 +293,13 @@ def test_three_layer_figures_wrap_two_panels_a_row_dropout_drawn_on_top():
 
 def test_cost_figure_has_one_bar_per_variant_and_size():
     rows = [
-        {"dtype": "float32", "elements": n, "variant": v, "vs_tanh": r}
+        {
+            "dtype": "float32",
+            "elements": n,
+            "variant": v,
+            "median_ms": r,
+            "plain": "tanh",
+        }
         for n in (10, 20)
         for v, r in (("tanh", 1.0), ("GAAF", 2.0), ("naive", 8.0))
     ]

@@ -241,20 +241,29 @@ def test_gaaf_cost_reads_the_rows_by_variant_and_size():
     for n, scale in ((1000, 1.0), (2000, 2.0)):
         rows += [
             bench_row("tanh", n, 1.0),
+            bench_row("tanh, compiled", n, 0.5),
             bench_row("GAAF-tanh (eager, default)", n, 1.5 * scale),
             bench_row("GAAF-tanh, compiled", n, 0.9 * scale),
             bench_row("naive GAAF-tanh (paper's formula)", n, 6.0 * scale, saved=5.0),
         ]
     record = {"activations": rows, "mlp_step": [], "provenance": {"device": "cpu"}}
-    # no row at 4,000,000 elements: the largest size, 2,000
-    assert cost_tables.gaaf_cost(record) == (2000, 3.0, 1.8, 12.0, 1.0, 5.0)
+    # no row at 4,000,000 elements: the largest size, 2,000; compiled GAAF against
+    # compiled tanh (1.8 / 0.5), the others against eager tanh
+    assert cost_tables.gaaf_cost(record) == (2000, 3.0, 3.6, 12.0, 1.0, 5.0)
     assert cost_tables.gaaf_cost(record, elements=1000).eager == 1.5
-    record["activations"] = rows[:3]
+    headers, cells = cost_tables.activation_costs(record)
+    assert len(cells) == 10 and len(headers) == len(cells[0])
+    assert cells[2][1:4] == ["GAAF-tanh (eager, default)", "3", "×1.50 tanh"]
+    assert cells[3][3] == "×1.80 tanh (compiled)"
+    record["activations"] = rows[:4]
     with pytest.raises(KeyError, match="naive GAAF-tanh"):
         cost_tables.gaaf_cost(record, elements=1000)
-    headers, cells = cost_tables.activation_costs(record)
-    assert len(cells) == 3 and len(headers) == len(cells[0])
-    assert cells[1][1:5] == ["GAAF-tanh (eager, default)", "3", "1.50x tanh", "1.50x"]
+    record["activations"] = [r for r in rows if r["variant"] != "tanh, compiled"]
+    assert cost_tables.activation_costs(record)[1][2][1:4] == [
+        "GAAF-tanh, compiled",
+        "1.8",
+        "not measured",  # no compiled tanh to compare with
+    ]
     assert cost_tables.activation_costs(record, "bfloat16")[1] == []
 
 
@@ -262,12 +271,12 @@ def test_step_and_loader_costs():
     record = {
         "mlp_step": [{"variant": "gaaf", "median_ms": 14.6468, "vs_base": 1.09736}]
     }
-    assert cost_tables.step_costs(record)[1] == [["GAAF", "14.6", "1.097x"]]
+    assert cost_tables.step_costs(record)[1] == [["GAAF", "14.6", "×1.097"]]
     loader = {
         "median_seconds": {"gaaf tensors": 6.193},
         "vs_gaaf": {"gaaf tensors": 1.0},
     }
-    assert cost_tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "1.00x"]]
+    assert cost_tables.loader_costs(loader)[1] == [["gaaf tensors", "6.19", "×1.00"]]
 
 
 def test_how_a_page_was_computed_names_profile_versions_parts_and_the_status_page():

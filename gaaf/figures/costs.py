@@ -14,18 +14,24 @@ __all__ = ["cost_figure", "variant_of", "wall_time_figure"]
 
 
 def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
-    """Forward + backward time relative to ``torch.tanh``'s in the same run, per variant
-    (one bar per tensor size), for the rows of ``dtype``."""
+    """Forward + backward time relative to the plain activation's (tanh or relu) in
+    the same mode and run, compiled against compiled and eager against eager
+    (:func:`gaaf.cost_tables.same_mode_ratio`), per variant, one bar per tensor size,
+    for the rows of ``dtype``."""
+    from gaaf.cost_tables import same_mode_ratio
+
     rows = [r for r in record["activations"] if r["dtype"] == dtype]
     sizes = sorted({r["elements"] for r in rows})
     variants = list(dict.fromkeys(r["variant"] for r in rows))
-    ratio = {(r["variant"], r["elements"]): r["vs_tanh"] for r in rows}
+    ratio = {(r["variant"], r["elements"]): same_mode_ratio(record, r) for r in rows}
     fig, (ax,) = subplots(1, height=0.45 * len(variants) + 1.4)
     width = 0.8 / len(sizes)
     for i, n in enumerate(sizes):
+        shown = [(j, ratio.get((v, n))) for j, v in enumerate(variants)]
+        shown = [(j, r) for j, r in shown if r is not None]
         ax.barh(
-            [j + i * width for j in range(len(variants))],
-            [ratio[(v, n)] for v in variants],
+            [j + i * width for j, _ in shown],
+            [r for _, r in shown],
             height=width,
             color=level(i + 1, len(sizes) + 1),
             label=f"{n:,} elements",
@@ -37,7 +43,7 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
     ax.axvline(1.0, c=GREY, ls=":")
     ax.set(
         xscale="log",
-        xlabel="forward + backward time / torch.tanh's (same run)",
+        xlabel="time / the plain activation's, same mode (eager or compiled)",
         title=f"{dtype} on {record['provenance']['device']}",
     )
     legend(ax, title="tensor size", loc="lower right")

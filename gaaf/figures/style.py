@@ -296,22 +296,48 @@ and above, as shares of its span, tried in turn."""
 
 
 def legend(ax: Any, ceiling: float | None = None, **kwargs: Any) -> Any:
-    """``ax.legend(**kwargs)`` where it covers no plotted point: matplotlib's best
-    place inside the panel; failing that, room made below or above the data
-    (:data:`LEGEND_ROOM`; the range never grown past ``ceiling``, such as 100 for a
-    percentage, nor below 0 where the data are not); failing that, below the panel,
-    under its axis label. No legend (None) when nothing in ``ax`` is labelled."""
+    """``ax.legend(**kwargs)`` where it covers no plotted point: at the place asked
+    for, else matplotlib's best place inside the panel; failing that, room made below
+    or above the data (:data:`LEGEND_ROOM`; the range never grown past ``ceiling``,
+    such as 100 for a percentage, nor below 0 where the data are not); failing that,
+    below the panel, under its axis label (and then the figure's other legends are
+    placed again, since the layout moved). No legend (None) when nothing in ``ax`` is
+    labelled."""
     if not ax.get_legend_handles_labels()[0] and "handles" not in kwargs:
         return None  # nothing labelled: no legend
-    kwargs.setdefault("loc", "best")
+    made = _inside(ax, ceiling, kwargs)
+    if made is not None:
+        return made
+    from matplotlib.transforms import ScaledTranslation
+
+    fig = ax.figure
+    fig.canvas.draw()
+    depth = (
+        ax.get_window_extent().y0 - ax.xaxis.label.get_window_extent().y0
+    ) / fig.dpi
+    under = ax.transAxes + ScaledTranslation(0, -depth - 0.05, fig.dpi_scale_trans)
+    kwargs.update(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=under)
     made = ax.legend(**kwargs)
-    ax.figure.canvas.draw()
+    fig.canvas.draw()
+    for other in fig.axes:
+        if other is not ax and other.get_legend() and _covered_points(other):
+            title = other.get_legend().get_title().get_text()
+            legend(other, **({"title": title} if title else {}))
+    return made
+
+
+def _inside(ax: Any, ceiling: float | None, kwargs: dict[str, Any]) -> Any:
+    """A legend inside ``ax`` that covers no plotted point (see :func:`legend`), or
+    None with the y-range as it was."""
     low, high = ax.get_ylim()
+    asked = kwargs.get("loc", "best")
+    for loc in dict.fromkeys([asked, "best"]):
+        made = ax.legend(**{**kwargs, "loc": loc})
+        ax.figure.canvas.draw()
+        if not _covered_points(ax):
+            return made
     log = ax.get_yscale() == "log"
-    best = (_covered_points(ax), low, high)
     for below, above in LEGEND_ROOM:
-        if not best[0]:
-            break
         if log:
             span = np.log10(high / low)
             new = (low / 10 ** (below * span), high * 10 ** (above * span))
@@ -323,23 +349,10 @@ def legend(ax: Any, ceiling: float | None = None, **kwargs: Any) -> Any:
             new = (0.0, new[1])
         ax.set_ylim(*new)
         ax.figure.canvas.draw()
-        best = min(best, (_covered_points(ax), *new))
-    ax.set_ylim(*best[1:])
-    if best[0]:  # no room inside: below the panel, under its axis label
-        from matplotlib.transforms import ScaledTranslation
-
-        ax.set_ylim(low, high)
-        fig = ax.figure
-        fig.canvas.draw()
-        depth = (
-            ax.get_window_extent().y0 - ax.xaxis.label.get_window_extent().y0
-        ) / fig.dpi
-        under = ax.transAxes + ScaledTranslation(0, -depth - 0.05, fig.dpi_scale_trans)
-        kwargs.update(
-            loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=under
-        )
-        made = ax.legend(**kwargs)
-    return made
+        if not _covered_points(ax):
+            return made
+    ax.set_ylim(low, high)
+    return None
 
 
 def _overlaps(fig: Figure) -> list[str]:
