@@ -65,9 +65,12 @@ def choices(groups: Groups) -> dict[str, str]:
 
 
 def seeds_text(groups: Groups) -> str:
-    """``"5 seeds each"``, or ``"5, 5 and 3 seeds"`` (in the groups' order)."""
+    """``"5 seeds each"``, or ``"5, 5 and 3 seeds"`` (in the groups' order), or
+    ``"no records yet"``."""
     counts = [len(rs) for rs in groups.values()]
-    if counts and len(set(counts)) == 1:
+    if not counts:
+        return "no records yet"
+    if len(set(counts)) == 1:
         return f"{counts[0]} seed{'' if counts[0] == 1 else 's'} each"
     return ", ".join(map(str, counts[:-1])) + f" and {counts[-1]} seeds"
 

@@ -470,6 +470,7 @@ def collect(
     device: str = "auto",
     data_root: Path | str | None = None,
     progress: bool = True,
+    train_default: bool = True,
 ) -> Runs:
     """The records of ``plan(profile)`` (group name -> configs), chosen by profile:
 
@@ -481,7 +482,10 @@ def collect(
       without training anything, when there is at least one. Only when there is none
       are the default profile's reduced-scale configs run (and read from their records
       the next time), labelled as reduced scale; a dataset that cannot be obtained is
-      reported, not fatal.
+      reported, not fatal. With ``train_default`` false nothing is trained at
+      ``default`` (the full-profile records that exist, the rest missing): for plans
+      whose configs follow other records, such as each arm at the rate its grid
+      chose, which moves while the grid fills.
     """
     check_profile(profile)
     if profile == "default":
@@ -490,7 +494,7 @@ def collect(
             name: [r for c in configs if (r := find_record(c, results)) is not None]
             for name, configs in full.items()
         }
-        if any(found.values()):
+        if any(found.values()) or not train_default:
             return _split("full", full, found)
     configs = plan(profile)
     found = {}
@@ -526,14 +530,20 @@ def records_of(
     data_root: Path | str | None = None,
     *,
     wanted: bool = True,
+    train_default: bool = True,
     **options: Any,
 ) -> Runs:
     """:func:`collect` for ``plan(profile, **options)``: a chapter's plan with the
     options its parameters give it (``seeds=``, ``rates=``, ...). Where ``wanted`` is
     false (a plan the parameters leave out, such as a dataset not asked for), nothing
-    is trained or read: :func:`empty`."""
+    is trained or read: :func:`empty`. ``train_default`` as for :func:`collect`."""
     if not wanted:
         return empty(profile)
     return collect(
-        functools.partial(plan, **options), profile, results, device, data_root
+        functools.partial(plan, **options),
+        profile,
+        results,
+        device,
+        data_root,
+        train_default=train_default,
     )

@@ -81,8 +81,9 @@ def test_records_of_calls_the_plan_with_its_options_or_shows_nothing(
 ):
     calls = []
 
-    def collect(plan, profile, results, device, data_root):
+    def collect(plan, profile, results, device, data_root, train_default=True):
         calls.append((plan("full"), profile, results, device, data_root))
+        assert train_default is True  # records_of's default
         return runs.empty(profile)
 
     monkeypatch.setattr(runs, "collect", collect)
@@ -110,3 +111,14 @@ def test_incomplete_names_the_groups_with_fewer_records_than_planned():
     )
     assert shown.incomplete() == {"b": (2, 3), "c": (0, 1)}
     assert runs.Runs("full", {"a": [{}]}, {"a": 1}).incomplete() == {}
+
+
+def test_a_plan_that_follows_other_records_is_never_trained_at_default(tmp_path):
+    from gaaf import plans, runs
+
+    def plan(profile):
+        return {"base": [plans.mnist_plan(profile)["base"][0]]}
+
+    shown = runs.collect(plan, "default", tmp_path, "cpu", train_default=False)
+    assert shown.missing == ["base"] and shown.total == 1 and shown.found == 0
+    assert not list(tmp_path.rglob("*.json"))  # nothing trained, nothing written

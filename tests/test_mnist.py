@@ -40,6 +40,7 @@ def test_choices_and_seeds_come_from_the_records():
     assert found["dropout"] == "0.2 on the input and 0.5 on hidden units"
     assert mnist.seeds_text(GROUPS) == "3 seeds each"
     assert mnist.seeds_text({"a": [1], "b": [1, 2]}) == "1 and 2 seeds"
+    assert mnist.seeds_text({}) == "no records yet"  # no arm has a record
 
 
 def test_verdict_text_and_the_stopping_rule_follow_the_claim():
