@@ -36,8 +36,11 @@ def cost_figure(record: dict[str, Any], dtype: str = "float32") -> Figure:
             color=level(i + 1, len(sizes) + 1),
             label=f"{n:,} elements",
         )
-    ax.set_yticks(
-        [j + width * (len(sizes) - 1) / 2 for j in range(len(variants))], variants
+    import textwrap
+
+    ax.set_yticks(  # long names on two lines, so that the figure keeps its width
+        [j + width * (len(sizes) - 1) / 2 for j in range(len(variants))],
+        [textwrap.fill(v, 18) for v in variants],
     )
     ax.invert_yaxis()
     ax.axvline(1.0, c=GREY, ls=":")
