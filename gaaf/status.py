@@ -75,11 +75,12 @@ def by_use(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
     any, else its default-profile ones; a default-profile record of a plan that has
     full-profile records is superseded, not used."""
     have = {r["hash"] for r in records}
+    paper_cnn = _hashes(plans.cnn_plan("full"))  # shown at full only (book.recorded)
     book: set[str] = set()
     for full, default in zip(_plans("full"), _plans("default"), strict=True):
         full_hashes = _hashes(full)
-        if full_hashes & have or full == plans.cnn_plan("full"):
-            book |= full_hashes  # the paper's CNN runs are shown at full only
+        if full_hashes & have or full_hashes == paper_cnn:
+            book |= full_hashes
         else:
             book |= _hashes(default)
     smoke = set().union(*map(_hashes, _plans("smoke"))) - book

@@ -103,9 +103,9 @@ def learning_curves_figure(
                 for i, r in enumerate(records)
             ]
             ax.scatter(*zip(*best, strict=True), s=12, color=c, zorder=3)
-            if scale == 100 and paper and name.rpartition(": ")[2] in paper:
-                value = scale * paper[name.rpartition(": ")[2]]
-                ax.axhline(value, c=c, ls=":", lw=1.2)
+            variant = name.rpartition(": ")[2]
+            if scale == 100 and paper and variant in paper:
+                ax.axhline(scale * paper[variant], c=c, ls=":", lw=1.2)
         if scale == 100 and reference is not None:
             ax.axhline(scale * reference, c=GREY, ls="--", lw=0.9)
         ax.set(ylabel=_ylabel(m))
@@ -162,9 +162,8 @@ def curve_panels_figure(
         ax.set(title=title, ylabel=_ylabel(metric))
         _epoch_axis(ax, longest)
         ax.grid(alpha=0.3)
-    for _ in range(2):  # twice: a legend moved below its panel moves the others
-        for ax in (ax for ax in axes if ax.lines):
-            legend(ax, ceiling=100.0 if scale == 100 else None)
+    for ax in (ax for ax in axes if ax.lines):  # every range set: the layout settled
+        legend(ax, ceiling=100.0 if scale == 100 else None)
     return fig
 
 

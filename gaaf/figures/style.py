@@ -214,8 +214,6 @@ def hidden(fig: Figure) -> list[str]:
 
 def _points(ax: Any) -> list[Any]:
     """The data points of ``ax``'s lines and line collections, in data coordinates."""
-    import numpy as np
-
     out = []
     for line in ax.get_lines():
         if not line.get_visible() or line.get_transform() != ax.transData:
@@ -232,8 +230,6 @@ def _points(ax: Any) -> list[Any]:
 def _outside(fig: Figure) -> list[str]:
     """Axes whose plotted points fall outside their limits (a y-range that cuts the
     curves off)."""
-    import numpy as np
-
     found = []
     for ax in fig.axes:
         (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
@@ -260,8 +256,6 @@ def _outside(fig: Figure) -> list[str]:
 def _covered_points(ax: Any) -> int:
     """How many of ``ax``'s plotted points its legend covers (the figure drawn),
     counting points along each line segment too, as drawn."""
-    import numpy as np
-
     legend = ax.get_legend()
     if legend is None or not legend.get_visible():
         return 0
