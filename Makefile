@@ -93,7 +93,7 @@ lint: install
 #   make repository URL=https://github.com/OWNER/REPO
 repository: install
 	@test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/OWNER/REPO"; exit 2; }
-	@$(BIN)/python -c 'import sys; from gaaf.book import set_repository; \
+	@$(BIN)/python -c 'import sys; from gaaf.book.chapter import set_repository; \
 	  print(*set_repository(sys.argv[1]) or ["nothing to change"], sep="\n")' "$(URL)"
 
 colab-parity:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import gaaf
-from gaaf import plans, selection, validate
-from gaaf.config import ExperimentConfig
-from gaaf.data import DataError
-from gaaf.params import PROFILES, resolve_device
+from gaaf import validate
+from gaaf.experiments import plans, selection
+from gaaf.experiments.config import ExperimentConfig
+from gaaf.experiments.data import DataError
+from gaaf.experiments.params import PROFILES, resolve_device
 
 EXPERIMENTS = frozenset({"numpy", "torchvision", "matplotlib", "tqdm", "scipy", "yaml"})
 """What the ``experiments`` extra installs (import names): every command needs it; the
@@ -28,8 +29,10 @@ activations, the parser (``--help``, ``--version``) and ``import gaaf`` need onl
 
 _MISSING = None  # without the extra, each command stops with one line saying so
 try:
-    from gaaf import bench, book, runs, stats
-    from gaaf.runs import Busy, find_record, record_path, run
+    from gaaf.analysis import stats
+    from gaaf.book import chapter
+    from gaaf.experiments import bench, runs
+    from gaaf.experiments.runs import Busy, find_record, record_path, run
 except ModuleNotFoundError as err:
     if (err.name or "").partition(".")[0] not in EXPERIMENTS:
         raise
@@ -51,7 +54,7 @@ given profile and variant; every config field can be overridden by its own flag
 (--widths 512 512 512, --patience none). Finished runs are read from their records,
 interrupted ones resume. With --shard K/N a command takes the K-th of N slices of its
 runs, so that N machines share them; their results folders merge by union
-(gaaf.book.merge_records). A bad value stops with one line naming it."""
+(gaaf.book.chapter.merge_records). A bad value stops with one line naming it."""
 
 
 def _parse_value(text: str, annotation: str) -> object:
@@ -71,7 +74,7 @@ def _parse_value(text: str, annotation: str) -> object:
 
 def _field_help() -> dict[str, str]:
     """Each config field's help: its type and the comment beside it in
-    :class:`~gaaf.config.ExperimentConfig` (the one place it is written)."""
+    :class:`~gaaf.experiments.config.ExperimentConfig` (the one place it is written)."""
     source = inspect.getsource(ExperimentConfig)
     found = re.findall(r"^    (\w+): ([^=\n]+?) = [^#\n]*?(?:#\s*(.*))?$", source, re.M)
     return {name: f"{kind}; {note}" if note else kind for name, kind, note in found}
@@ -267,8 +270,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _add_probes(configs: list, args: argparse.Namespace) -> int:
-    """Add the probes older records lack (:func:`gaaf.reprobe.add_probes`)."""
-    from gaaf.reprobe import add_probes, missing_probes
+    """Add the probes older records lack (:func:`gaaf.experiments.reprobe.add_probes`)."""
+    from gaaf.experiments.reprobe import add_probes, missing_probes
 
     todo = [
         c
@@ -289,7 +292,7 @@ def _add_probes(configs: list, args: argparse.Namespace) -> int:
 
 
 def sharded(collect: Callable[..., runs.Runs], shard: tuple[int, int]):
-    """``collect`` (:func:`gaaf.runs.collect`) that takes, of each plan it is given,
+    """``collect`` (:func:`gaaf.experiments.runs.collect`) that takes, of each plan it is given,
     only the configs of ``shard`` (:func:`plan_configs`): N processes, one per shard,
     train each config of every plan once between them."""
 
@@ -314,14 +317,13 @@ def shard_cell(shard: tuple[int, int]) -> str:
     return (
         f"# Added by `python -m gaaf run-book --shard {k}/{n}`: this kernel trains only\n"
         f"# the runs of shard {k} of {n} of each plan (gaaf.__main__.sharded).\n"
-        "from gaaf import __main__ as _cli, runs\n"
-        "\n"
+        "from gaaf import __main__ as _cli\nfrom gaaf.experiments import runs\n\n"
         f"runs.collect = _cli.sharded(runs.collect, ({k}, {n}))"
     )
 
 
 def _run_book(args: argparse.Namespace) -> int:
-    notebooks = book.chapter_notebooks(args.root)
+    notebooks = chapter.chapter_notebooks(args.root)
     if args.chapter:
         by_name = {nb.stem: nb for nb in notebooks}
         unknown = [c for c in args.chapter if c not in by_name]
@@ -341,18 +343,18 @@ def _run_book(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            output, seconds = book.run_chapter(
+            output, seconds = chapter.run_chapter(
                 notebook, args.output, args.profile, device=args.device, setup=setup
             )
-        except book.NoKernel:
+        except chapter.NoKernel:
             raise
-        except book.ChapterFailed as err:  # the next chapters still run
+        except chapter.ChapterFailed as err:  # the next chapters still run
             print(f"  error: {err}", file=sys.stderr, flush=True)
             failed.append(notebook.stem)
             continue
         print(f"  done in {seconds:.0f} s -> {output}", flush=True)
     if failed:
-        raise book.ChapterFailed(
+        raise chapter.ChapterFailed(
             f"{len(failed)} of {len(notebooks)} chapters failed: {', '.join(failed)} "
             "(their errors are above)"
         )
@@ -576,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except book.ChapterFailed as err:
+    except chapter.ChapterFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # a full disk, a read-only folder ...

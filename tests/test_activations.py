@@ -23,7 +23,7 @@ from gaaf import (
     naive_gaaf,
 )
 from gaaf.activations import FIGURE6_READINGS
-from gaaf.bounds import forward_error
+from gaaf.analysis.bounds import forward_error
 from gaaf.shapes import figure6_table, fit_figure6
 
 NAMES = list(ACTIVATIONS)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gaaf import bench
-from gaaf.figures.costs import cost_figure
+from gaaf.book.figures.costs import cost_figure
+from gaaf.experiments import bench
 
 ROOT = Path(__file__).resolve().parents[1]
 

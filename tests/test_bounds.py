@@ -1,4 +1,4 @@
-"""GAAF's forward change against its bound (gaaf.bounds), as the GAAF chapter shows it."""
+"""GAAF's forward change against its bound (gaaf.analysis.bounds), as the GAAF chapter shows it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gaaf import ACTIVATIONS, DEFAULT_K, default_shape
-from gaaf.bounds import (
+from gaaf.analysis.bounds import (
     FORWARD_DTYPES,
     ForwardError,
     forward_errors,

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import claims, plans, stats, tables, verdicts
-from gaaf.runs import NOT_RUN
-from gaaf.verdicts import (
+from gaaf.analysis import claims, stats, verdicts
+from gaaf.analysis.verdicts import (
     CONTRADICTED,
     EQUIVALENT,
     NOT_IN_PAPER,
@@ -17,6 +16,9 @@ from gaaf.verdicts import (
     SUPPORTED,
     UNRESOLVED,
 )
+from gaaf.book import tables
+from gaaf.experiments import plans
+from gaaf.experiments.runs import NOT_RUN
 
 
 @pytest.mark.parametrize(

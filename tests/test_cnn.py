@@ -9,10 +9,12 @@ matplotlib.use("Agg")
 
 import pytest
 
-from gaaf import cnn, cost_tables, plans, status
-from gaaf.figures import style
-from gaaf.figures.costs import cost_figure, wall_time_figure
-from gaaf.runs import NOT_RUN, Runs
+from gaaf.book import cost_tables, status
+from gaaf.book.figures import style
+from gaaf.book.figures.costs import cost_figure, wall_time_figure
+from gaaf.book.prose import cnn_benchmark
+from gaaf.experiments import plans
+from gaaf.experiments.runs import NOT_RUN, Runs
 
 
 def rec(acc: float, epochs: int = 3, val: float | None = None, **config) -> dict:
@@ -37,9 +39,14 @@ def rec(acc: float, epochs: int = 3, val: float | None = None, **config) -> dict
 
 def test_the_shift_sweep_reuses_the_default_runs_and_matches_the_queue():
     sweep = plans.cnn_shift_sweep("full")
-    assert list(sweep) == ["shift -2.8", "shift 0", cnn.DEFAULT_SHIFT, "shift 5.6"]
+    assert list(sweep) == [
+        "shift -2.8",
+        "shift 0",
+        plans.DEFAULT_SHIFT,
+        "shift 5.6",
+    ]
     cpu = plans.cnn_cpu_plan("full")["fashion_mnist: gaaf"]
-    assert [c.hash for c in sweep[cnn.DEFAULT_SHIFT]] == [c.hash for c in cpu]
+    assert [c.hash for c in sweep[plans.DEFAULT_SHIFT]] == [c.hash for c in cpu]
     # what `python -m gaaf train --profile full --model cnn --dataset fashion_mnist
     # --widths 16 32 64 --variant gaaf --max-epochs 10 --gaaf-shift 0` trains
     queued = plans.cnn_config(
@@ -64,12 +71,12 @@ def test_seed_table_and_the_paper_spread():
         "fashion_mnist: bn_gaaf": [],
     }
     runs = Runs("full", groups, {name: 3 for name in groups})
-    headers, rows = cnn.seed_table(runs)
+    headers, rows = cnn_benchmark.seed_table(runs)
     assert len(headers) == 4
     assert rows[0][:3] == ["base", "2 of 3", "87.00 (1.41)"]
     assert rows[2][3] == "vs base: +2.00 (no interval: 1 seed)"
     assert rows[3][2] == NOT_RUN
-    assert "cannot tell" in cnn.spread_sentence(runs)
+    assert "cannot tell" in cnn_benchmark.spread_sentence(runs)
 
 
 def test_describe_names_the_datasets_not_the_download_error():
@@ -79,7 +86,7 @@ def test_describe_names_the_datasets_not_the_download_error():
         {"cifar10: base": 1},
         unavailable={"cifar10": "URLError: <urlopen error>", "svhn": "x"},
     )
-    text = cnn.describe(runs)
+    text = cnn_benchmark.describe(runs)
     assert "URLError" not in text
     assert "CIFAR-10 and SVHN are not available offline" in text
 
@@ -94,10 +101,10 @@ def test_the_pilot_shows_diverged_runs_in_the_table():
     runs = Runs(
         "full", groups, {g: 1 for g in groups}, diverged={"lr 0.05: gaaf": [diverged]}
     )
-    headers, rows = cnn.pilot_table(runs)
+    headers, rows = cnn_benchmark.pilot_table(runs)
     assert headers == ["learning rate", "base", "BN", "GAAF", "BN + GAAF"]
     assert rows[0][:4] == ["0.05", "80.00", NOT_RUN, "diverged (epoch 1)"]
-    assert cnn.pilot_sentence(runs).startswith(
+    assert cnn_benchmark.pilot_sentence(runs).startswith(
         "In the pilot, GAAF diverged at 0.05 and stayed at chance at 0.01. Base"
     )
 
@@ -109,21 +116,21 @@ def shift_runs(groups: dict, diverged: dict | None = None) -> Runs:
 def test_the_shift_sentence_says_whether_accuracy_depends_on_the_shift():
     flat = {
         "shift 0": [rec(0.90), rec(0.91)],
-        cnn.DEFAULT_SHIFT: [rec(0.905), rec(0.90)],
+        plans.DEFAULT_SHIFT: [rec(0.905), rec(0.90)],
     }
-    text = cnn.shift_sentence(shift_runs(flat))
+    text = cnn_benchmark.shift_sentence(shift_runs(flat))
     assert text.startswith("**No dependence on the shift resolved**")
     assert "failed to train" not in text
     steep = {
         "shift 0": [rec(0.80), rec(0.801)],
-        cnn.DEFAULT_SHIFT: [rec(0.90), rec(0.901)],
+        plans.DEFAULT_SHIFT: [rec(0.90), rec(0.901)],
     }
-    assert cnn.shift_sentence(shift_runs(steep)).startswith(
+    assert cnn_benchmark.shift_sentence(shift_runs(steep)).startswith(
         "**Accuracy depends on the shift**"
     )
-    alone = shift_runs({cnn.DEFAULT_SHIFT: [rec(0.9)]})
-    assert cnn.shift_sentence(alone).startswith("**Not tested")
-    _, rows = cnn.shift_table(shift_runs(steep))
+    alone = shift_runs({plans.DEFAULT_SHIFT: [rec(0.9)]})
+    assert cnn_benchmark.shift_sentence(alone).startswith("**Not tested")
+    _, rows = cnn_benchmark.shift_table(shift_runs(steep))
     assert rows[1][:3] == ["2.8 (default)", "0 of 2", "90.05 (0.07)"]
     assert rows[0][3].startswith("-10.00 [")
 
@@ -132,15 +139,15 @@ def test_the_shift_sweep_counts_runs_that_did_not_train():
     diverged = {"diverged": {"epoch": 1}, "history": []}
     groups = {
         "shift 0": [rec(0.10), rec(0.88), rec(0.89)],
-        cnn.DEFAULT_SHIFT: [rec(0.90), rec(0.89), rec(0.88)],
+        plans.DEFAULT_SHIFT: [rec(0.90), rec(0.89), rec(0.88)],
         "shift 5.6": [rec(0.10)],
     }
     runs = shift_runs(groups, {"shift 5.6": [diverged]})
-    _, rows = cnn.shift_table(runs)
+    _, rows = cnn_benchmark.shift_table(runs)
     assert [row[1] for row in rows] == ["1 of 3", "0 of 3", "2 of 2"]
     assert (
         "by shift: 0: 1 of 3; 2.8 (default): 0 of 3; 5.6: 2 of 2."
-        in cnn.shift_sentence(runs)
+        in cnn_benchmark.shift_sentence(runs)
     )
 
 

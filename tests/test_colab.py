@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from test_notebooks import NOTEBOOKS, problems_in
 
-from gaaf.book import run_chapter
+from gaaf.book.chapter import run_chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 FREEZE = ROOT / "ci" / "colab" / "pip-freeze.gpu.txt"

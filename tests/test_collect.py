@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gaaf import plans, runs, selection
-from gaaf.data import DataError
+from gaaf.experiments import plans, runs, selection
+from gaaf.experiments.data import DataError
 
 MNIST_ROOT = Path(__file__).resolve().parents[1] / "data"
 
@@ -114,7 +114,7 @@ def test_incomplete_names_the_groups_with_fewer_records_than_planned():
 
 
 def test_a_plan_that_follows_other_records_is_never_trained_at_default(tmp_path):
-    from gaaf import plans, runs
+    from gaaf.experiments import plans, runs
 
     def plan(profile):
         return {"base": [plans.mnist_plan(profile)["base"][0]]}

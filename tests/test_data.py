@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gaaf import data
+from gaaf.experiments import data
 
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = ROOT / "data"  # seeded from ../shared/data by `make`

@@ -12,7 +12,7 @@ import torch
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad
 
-from gaaf.dropout import (
+from gaaf.analysis.variance import (
     XAVIER_STD_1024,
     SlopeComparison,
     SlopeGains,

@@ -15,10 +15,11 @@ import pytest
 import torch
 from torch import nn
 
-from gaaf import data, models, plans, runs, stats, train
 from gaaf.activations import GAAF
-from gaaf.config import ExperimentConfig
-from gaaf.params import PROFILES
+from gaaf.analysis import stats
+from gaaf.experiments import data, models, plans, runs, train
+from gaaf.experiments.config import ExperimentConfig
+from gaaf.experiments.params import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -174,7 +175,7 @@ def test_hash_is_stable_and_content_based():
     changed = {config.replace(**{f: v}).hash for f, v in [("seed", 1), ("lr", 0.02)]}
     assert len(changed | {config.hash}) == 3
     code = (
-        "import json, sys; from gaaf.config import ExperimentConfig as C; "
+        "import json, sys; from gaaf.experiments.config import ExperimentConfig as C; "
         "print(C.from_dict(json.load(sys.stdin)).hash)"
     )
     other = subprocess.run(
@@ -496,12 +497,12 @@ def test_results_on_drive_only_on_colab_and_keeps_every_record(tmp_path, monkeyp
     import sys
     import types
 
-    from gaaf import book
+    from gaaf.book import chapter
 
     results, drive = tmp_path / "results", tmp_path / "drive" / "results"
     (results / "mnist").mkdir(parents=True)
     (results / "mnist" / "a.json").write_text("committed")
-    assert book.keep_results_on_drive(results, drive) is None  # not on Colab
+    assert chapter.keep_results_on_drive(results, drive) is None  # not on Colab
     assert not results.is_symlink()
     mounted = []
     colab = types.ModuleType("google.colab")
@@ -511,18 +512,18 @@ def test_results_on_drive_only_on_colab_and_keeps_every_record(tmp_path, monkeyp
     (drive / "mnist").mkdir(parents=True)
     (drive / "mnist" / "a.json").write_text("on drive already")
     (drive / "mnist" / "b.json").write_text("from an earlier session")
-    assert book.keep_results_on_drive(results, drive) == drive
+    assert chapter.keep_results_on_drive(results, drive) == drive
     assert mounted == ["/content/drive"] and results.is_symlink()
     assert (results / "mnist" / "a.json").read_text() == "on drive already"
     assert (results / "mnist" / "b.json").exists()
-    assert book.keep_results_on_drive(results, drive) == drive  # again: no change
+    assert chapter.keep_results_on_drive(results, drive) == drive  # again: no change
 
 
 def test_glue_works_without_myst_nb(monkeypatch, capsys):
     import sys
 
-    from gaaf import book
+    from gaaf.book import chapter
 
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # as on Colab: not installed
-    book.glue("answer", 42)  # nothing to glue into: no error, no output
+    chapter.glue("answer", 42)  # nothing to glue into: no error, no output
     assert capsys.readouterr().out == ""

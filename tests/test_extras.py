@@ -144,7 +144,9 @@ def test_help_and_version_need_no_extra():
     assert version.stdout.startswith("gaaf ")
     helped = without(cli.EXPERIMENTS, GAAF_CLI, "train", "--help")
     assert helped.returncode == 0, helped.stderr
-    assert "--widths" in helped.stdout  # the config fields' flags, from gaaf.config
+    assert (
+        "--widths" in helped.stdout
+    )  # the config fields' flags, from gaaf.experiments.config
     assert helped.stderr == ""
 
 

@@ -12,10 +12,11 @@ import torch
 from torch import nn
 
 import gaaf.__main__ as cli
-from gaaf import measures, plans, probes, selection, train
-from gaaf.config import ExperimentConfig
-from gaaf.models import build_model
-from gaaf.runs import find_record
+from gaaf.analysis import measures
+from gaaf.experiments import plans, probes, selection, train
+from gaaf.experiments.config import ExperimentConfig
+from gaaf.experiments.models import build_model
+from gaaf.experiments.runs import find_record
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -234,7 +235,7 @@ def test_plan_trains_what_is_missing_and_reads_the_rest(tmp_path, capsys):
 
 def _as_old(config, results: Path, tamper: bool = False) -> dict:
     """Strip the new probes from a fresh record (as an older gaaf wrote it)."""
-    from gaaf import runs
+    from gaaf.experiments import runs
 
     path = runs.record_path(config, results)
     record = json.loads(path.read_text())
@@ -248,7 +249,7 @@ def _as_old(config, results: Path, tamper: bool = False) -> dict:
 
 
 def test_older_records_get_their_probes_only_when_the_run_reproduces(tmp_path):
-    from gaaf import reprobe, runs
+    from gaaf.experiments import reprobe, runs
 
     config = plans.mnist_config("smoke", widths=(16, 16, 16), seed=0)
     data = ROOT / "data"

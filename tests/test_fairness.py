@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from gaaf import fairness, matched_loss, measures, plans, stats
-from gaaf.runs import find_record
-from gaaf.selection import Selected
-from gaaf.verdicts import CONTRADICTED, NOT_IN_PAPER, SUPPORTED, UNRESOLVED
+from gaaf.analysis import fairness, matched_loss, measures, stats
+from gaaf.analysis.verdicts import CONTRADICTED, NOT_IN_PAPER, SUPPORTED, UNRESOLVED
+from gaaf.book import fair_tables
+from gaaf.experiments import plans
+from gaaf.experiments.runs import find_record
+from gaaf.experiments.selection import Selected
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -172,7 +174,7 @@ def test_censored_runs_are_counted_and_kept_out():
     for r in (capped, stopped):
         r.update(val_acc=0.98, history=[{"val_acc": 0.97}] * r["epochs_run"])
     assert fairness.uncensored({"a": [capped, stopped]}) == {"a": [stopped]}
-    headers, (row,) = fairness.training_rows({"dropout": [capped, stopped]})
+    headers, (row,) = fair_tables.training_rows({"dropout": [capped, stopped]})
     assert headers[3] == "stopped by the cap" and row[3] == "1 of 2"
     assert row[2] == "170 (40 to 300)"
     assert row[5] == "97.00 (0.00), 2 runs" and row[6] == "97.00 (0.00), 2 runs"
@@ -184,7 +186,7 @@ def test_rate_rows_say_what_the_selection_did():
 
     grid = {"base": {0.01: [rec(0.97), rec(0.971)], 0.02: [rec(0.98), None]}}
     chosen = {"base": Selected(0.01, 0.9705, {0.01: 0.9705}, {0.02: "not every seed"})}
-    _, rows = fairness.rate_rows(grid, chosen)
+    _, rows = fair_tables.rate_rows(grid, chosen)
     assert rows[0][1:3] == ["0.01", "2 of 2"] and rows[0][-1] == "chosen"
     assert rows[1][2] == "1 of 2" and rows[1][-1] == "not every seed"
 
@@ -200,8 +202,8 @@ def test_the_committed_grid_records_belong_to_the_grid():
 
 
 def test_the_matched_reading_follows_the_verdict():
-    from gaaf import readings
-    from gaaf.verdicts import Effect, Verdict
+    from gaaf.analysis.verdicts import Effect, Verdict
+    from gaaf.book.prose import readings
 
     def verdict(word, ratio):
         e = Effect("x", "dropout", (5, 5), 1.0, ratio, None, None, 5.0, True, word, 1)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from gaaf.dropout import (
+from gaaf.analysis.stats import probe_histograms
+from gaaf.analysis.variance import (
     XAVIER_STD_1024,
     monte_carlo_slope,
     net_input_moments,
@@ -19,8 +20,8 @@ from gaaf.dropout import (
     slope_gains,
     tanh_slope,
 )
-from gaaf.figures import DISPLAY, LEVELS, PALETTE, color, display, level, style
-from gaaf.figures.activations import (
+from gaaf.book.figures import LEVELS, PALETTE, color, level, style
+from gaaf.book.figures.activations import (
     explorer_figure,
     explorer_static,
     gaaf_vs_plain_figure,
@@ -28,22 +29,22 @@ from gaaf.figures.activations import (
     shapes_figure,
     slope,
 )
-from gaaf.figures.costs import cost_figure
-from gaaf.figures.dropout import (
+from gaaf.book.figures.costs import cost_figure
+from gaaf.book.figures.dropout import (
     dropout_explorer_figure,
     dropout_explorer_static,
     net_input_figure,
     slope_comparison_figure,
     slope_gain_figure,
 )
-from gaaf.figures.runs import (
+from gaaf.book.figures.runs import (
     gradient_flow_figure,
     histogram_figure,
     learning_curves_figure,
     slope_factor_figure,
 )
-from gaaf.figures.style import problems
-from gaaf.stats import probe_histograms
+from gaaf.book.figures.style import problems
+from gaaf.experiments.labels import DISPLAY, display
 
 
 @pytest.fixture(autouse=True)
@@ -314,7 +315,7 @@ def test_cost_figure_has_one_bar_per_variant_and_size():
 
 
 def test_the_live_explorers_redraw_when_a_slider_moves():
-    widgets = pytest.importorskip("gaaf.figures.widgets")
+    widgets = pytest.importorskip("gaaf.book.figures.widgets")
     import ipywidgets
 
     drawn = []
@@ -343,12 +344,12 @@ def test_the_live_explorers_redraw_when_a_slider_moves():
 
 def test_every_book_figure_is_made_by_the_style_helper():
     """One place sets the width, panels per row and text size of the book's figures
-    (gaaf.figures.style.subplots); a module calling plt.subplots itself escapes it."""
+    (gaaf.book.figures.style.subplots); a module calling plt.subplots itself escapes it."""
     from pathlib import Path
 
-    import gaaf.figures
+    import gaaf.book.figures
 
-    folder = Path(gaaf.figures.__file__).parent
+    folder = Path(gaaf.book.figures.__file__).parent
     offenders = [
         p.name
         for p in folder.glob("*.py")
@@ -360,7 +361,7 @@ def test_every_book_figure_is_made_by_the_style_helper():
 def test_the_checker_finds_data_outside_its_axes_a_covering_legend_and_overlaps():
     import matplotlib.pyplot as plt
 
-    from gaaf.figures.style import problems, subplots
+    from gaaf.book.figures.style import problems, subplots
 
     fig, (ax,) = subplots(1)
     ax.plot([1, 2, 3], [85, 88, 91], label="curve")
@@ -387,9 +388,9 @@ def test_the_checker_finds_data_outside_its_axes_a_covering_legend_and_overlaps(
 def test_the_fair_comparison_figures_pass_the_checker():
     from pathlib import Path
 
-    from gaaf import plans, runs, selection
-    from gaaf.figures.fair import gradient_vs_loss_figure, rate_figure
-    from gaaf.figures.style import hidden, problems
+    from gaaf.book.figures.fair import gradient_vs_loss_figure, rate_figure
+    from gaaf.book.figures.style import hidden, problems
+    from gaaf.experiments import plans, runs, selection
 
     results = Path(__file__).resolve().parents[1] / "results"
     grid = selection.collect_grid(plans.mnist_lr_cells, "default", results)
@@ -402,7 +403,7 @@ def test_the_fair_comparison_figures_pass_the_checker():
 
 
 def test_a_legend_is_placed_where_it_covers_no_data():
-    from gaaf.figures.style import _covered_points, legend, problems, subplots
+    from gaaf.book.figures.style import _covered_points, legend, problems, subplots
 
     x = np.linspace(0, 1, 50)
     fig, (ax,) = subplots(1)
@@ -422,7 +423,7 @@ def test_a_legend_is_placed_where_it_covers_no_data():
 
 
 def test_histograms_show_the_range_that_holds_nearly_all_values():
-    from gaaf.figures.runs import SHOWN_SHARE, _window
+    from gaaf.book.figures.runs import SHOWN_SHARE, _window
 
     edges = np.linspace(-10, 10, 201)
     counts = np.zeros(200)
@@ -439,25 +440,25 @@ def test_histograms_show_the_range_that_holds_nearly_all_values():
 def test_a_chapter_figure_with_a_problem_is_a_warning(monkeypatch):
     import warnings
 
-    from gaaf import book
-    from gaaf.figures.style import subplots
+    from gaaf.book import chapter
+    from gaaf.book.figures.style import subplots
 
     monkeypatch.setitem(__import__("sys").modules, "myst_nb", None)  # no myst-nb
     fig, (ax,) = subplots(1)
     ax.plot([1, 2, 3], [85, 88, 91])
     ax.set_ylim(0, 55)
     with pytest.warns(UserWarning, match="figure 'curves': 3 of 3 plotted points"):
-        book.glue("curves", fig)
+        chapter.glue("curves", fig)
     ax.set_ylim(80, 95)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        book.glue("curves", fig)
+        chapter.glue("curves", fig)
 
 
 def test_a_panel_with_nothing_labelled_gets_no_legend():
     import warnings
 
-    from gaaf.figures.style import legend, subplots
+    from gaaf.book.figures.style import legend, subplots
 
     _fig, (ax,) = subplots(1)
     ax.plot([1, 2], [1, 2])

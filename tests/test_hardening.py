@@ -18,9 +18,9 @@ import pytest
 import torch
 
 import gaaf.__main__ as cli
-from gaaf import data, io, plans, runs, train
 from gaaf.activations import gaaf_tanh, surrogate
-from gaaf.config import ExperimentConfig
+from gaaf.experiments import data, io, plans, runs, train
+from gaaf.experiments.config import ExperimentConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

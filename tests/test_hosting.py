@@ -22,7 +22,8 @@ from test_notebooks import problems_in, run_setup_cell
 
 import gaaf
 import gaaf.__main__ as cli
-from gaaf import book, plans, runs
+from gaaf.book import chapter as book
+from gaaf.experiments import plans, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "_build" / "hosting"
@@ -276,7 +277,7 @@ def test_below_full_no_chapter_downloads_anything(chapter, tmp_path, monkeypatch
 SLOW_CHAPTER = """\
 import time
 
-from gaaf import plans, runs
+from gaaf.experiments import plans, runs
 
 
 def slow_plan(profile):
@@ -327,7 +328,7 @@ def test_at_full_no_cell_cap_applies_and_each_run_says_how_far_the_plan_is(
 def test_the_progress_lines_count_each_run_once_and_estimate_the_rest(
     tmp_path, monkeypatch, capsys
 ):
-    from gaaf import progress
+    from gaaf.experiments import progress
 
     plan = tiny_plan("full")
     a, b = plan["base"][0], plan["dropout"][0]

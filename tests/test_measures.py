@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import measures
+from gaaf.analysis import measures
 
 
 def record(val_acc, dz=None, dh=None):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import mechanism
-from gaaf.runs import NOT_RUN, Runs
-from gaaf.verdicts import (
+from gaaf.analysis.verdicts import (
     CONTRADICTED,
     EQUIVALENT,
     NOT_IN_PAPER,
@@ -15,6 +13,8 @@ from gaaf.verdicts import (
     SUPPORTED,
     UNRESOLVED,
 )
+from gaaf.book.prose import mechanism
+from gaaf.experiments.runs import NOT_RUN, Runs
 
 
 def record(test_acc: float, best_epoch: int, val_accs: list[float]) -> dict:
@@ -210,8 +210,9 @@ def test_curve_panels_figure_keeps_one_colour_per_group():
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
 
-    from gaaf.figures.runs import EXTRA_COLORS, curve_panels_figure
-    from gaaf.figures.style import PALETTE, display, problems
+    from gaaf.book.figures.runs import EXTRA_COLORS, curve_panels_figure
+    from gaaf.book.figures.style import PALETTE, problems
+    from gaaf.experiments.labels import display
 
     groups = {"base": BASE, "gaaf": GAAF, "surrogate": GAAF, "gaaf, no shape": BASE}
     panels = {

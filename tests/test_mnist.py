@@ -3,7 +3,10 @@ constructed records."""
 
 from __future__ import annotations
 
-from gaaf import claims, mnist, plans, settings
+from gaaf.analysis import claims
+from gaaf.book import settings
+from gaaf.book.prose import mnist_benchmark
+from gaaf.experiments import plans
 
 
 def rec(
@@ -34,24 +37,24 @@ GROUPS = {
 
 
 def test_choices_and_seeds_come_from_the_records():
-    found = mnist.choices(GROUPS)
+    found = mnist_benchmark.choices(GROUPS)
     assert found["network"] == "3 hidden layers of 1024 units, Xavier initialization"
     assert found["optimizer"].startswith("SGD with momentum 0.9 and learning rate 0.01")
     assert found["dropout"] == "0.2 on the input and 0.5 on hidden units"
-    assert mnist.seeds_text(GROUPS) == "3 seeds each"
-    assert mnist.seeds_text({"a": [1], "b": [1, 2]}) == "1 and 2 seeds"
-    assert mnist.seeds_text({}) == "no records yet"  # no arm has a record
+    assert mnist_benchmark.seeds_text(GROUPS) == "3 seeds each"
+    assert mnist_benchmark.seeds_text({"a": [1], "b": [1, 2]}) == "1 and 2 seeds"
+    assert mnist_benchmark.seeds_text({}) == "no records yet"  # no arm has a record
 
 
 def test_verdict_text_and_the_stopping_rule_follow_the_claim():
-    text = mnist.verdict_text(GROUPS)
+    text = mnist_benchmark.verdict_text(GROUPS)
     word = claims.claim4(GROUPS).word
     assert text.startswith(f"**Claim 4 on MNIST: {word}.**")
     # GAAF 98.20 against dropout 98.40 and the base 97.97-98.10 with 3 seeds a side:
     # neither resolved after Holm nor within +-0.1 points
     assert "*Reaches dropout's accuracy: unresolved.*" in text
     assert "GAAF is not shown to reach dropout's accuracy" in text
-    sentence = mnist.stopping_rule(GROUPS)
+    sentence = mnist_benchmark.stopping_rule(GROUPS)
     assert sentence.endswith(f"the same as with the stopping rule (*{word}*).")
     # first epochs 5, 6, 7 against 20: x0.3 of dropout's, the paper's 114/169 = x0.67
     speed = claims.claim4_speed(GROUPS).numbers[0]

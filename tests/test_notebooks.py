@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from gaaf.book import (
+from gaaf.book.chapter import (
     SETUP_MARKER,
     ChapterFailed,
     chapter_notebooks,

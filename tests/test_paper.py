@@ -1,5 +1,5 @@
-"""The paper's numbers: quoted once in gaaf.paper, and the pages that quote them in their
-prose quote the same numbers (a page's tables and verdicts read gaaf.paper itself)."""
+"""The paper's numbers: quoted once in gaaf.analysis.paper, and the pages that quote them in their
+prose quote the same numbers (a page's tables and verdicts read gaaf.analysis.paper itself)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_prose import PAGES, page_markdown, strip
 
-from gaaf import paper
+from gaaf.analysis import paper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ def reported_numbers() -> set[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_no_page_types_the_papers_numbers(page):
-    """The paper's numbers reach a page from gaaf.paper through glue, never typed (the
+    """The paper's numbers reach a page from gaaf.analysis.paper through glue, never typed (the
     prose rule of tests/test_prose.py catches decimals; this catches the integers too)."""
     text = strip(page_markdown(page))
     typed = sorted(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gaaf.params import PROFILES, by_profile, check, check_profile, resolve_device
+from gaaf.experiments.params import (
+    PROFILES,
+    by_profile,
+    check,
+    check_profile,
+    resolve_device,
+)
 
 
 def test_profiles():

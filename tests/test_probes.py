@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from gaaf.models import MLP
-from gaaf.probes import (
+from gaaf.experiments.models import MLP
+from gaaf.experiments.probes import (
     GradientFlow,
     correlation_summary,
     hidden_values,
@@ -127,7 +127,9 @@ def test_gradient_flow_with_dropout_counts_dropped_units_as_zero_gradient():
 
 
 def test_probes_refuse_a_model_that_is_not_an_mlp():
-    with pytest.raises(ValueError, match=r"model must be a gaaf\.models\.MLP"):
+    with pytest.raises(
+        ValueError, match=r"model must be a gaaf\.experiments\.models\.MLP"
+    ):
         GradientFlow().attach(nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
 
 

@@ -134,6 +134,64 @@ def test_the_cycle_finder_sees_function_level_and_type_checking_imports(tmp_path
     assert find_cycle(graph) == ["gaaf.a", "gaaf.b", "gaaf.c", "gaaf.a"]
 
 
+WINGS = ("gaaf.experiments", "gaaf.analysis", "gaaf.book")
+"""The wings around the core, lowest first: a module may import its own wing, the ones
+below it and the core (``gaaf`` itself, layer 0), never one above."""
+
+APPLICATION = "gaaf.__main__"
+"""The command line: it runs every wing (training, benchmarks, chapters), so it sits
+above them all; nothing imports it but the shard cell it writes into notebooks."""
+
+
+def layer(module: str) -> int:
+    """0 for the core, 1 experiments, 2 analysis, 3 book, 4 the command line."""
+    if module == APPLICATION:
+        return len(WINGS) + 1
+    for level, wing in enumerate(WINGS, 1):
+        if module == wing or module.startswith(wing + "."):
+            return level
+    return 0
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Every import that points up the layers, as (importer, imported)."""
+    return sorted(
+        (a, b) for a, deps in graph.items() for b in deps if layer(b) > layer(a)
+    )
+
+
+def test_imports_point_down_from_book_to_analysis_to_experiments_to_core():
+    graph = import_graph()
+    assert {layer(m) for m in graph} == {0, 1, 2, 3, 4}  # every wing has modules
+    assert upward_imports(graph) == []
+
+
+def test_the_layer_check_fails_an_upward_import(tmp_path):
+    pkg = tmp_path / "gaaf"
+    for wing in ("experiments", "analysis", "book"):
+        (pkg / wing).mkdir(parents=True)
+        (pkg / wing / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core.py").write_text("from gaaf.experiments import runs\n")
+    (pkg / "experiments" / "runs.py").write_text("")
+    (pkg / "analysis" / "stats.py").write_text(
+        "def f():\n    from gaaf.book import x\n"
+    )
+    (pkg / "book" / "x.py").write_text("from gaaf.analysis import stats\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        graph = import_graph(pkg)
+    finally:
+        ROOT = saved
+    assert upward_imports(graph) == [
+        ("gaaf.analysis.stats", "gaaf.book"),
+        ("gaaf.analysis.stats", "gaaf.book.x"),
+        ("gaaf.core", "gaaf.experiments"),
+        ("gaaf.core", "gaaf.experiments.runs"),
+    ]
+
+
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
 

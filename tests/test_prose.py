@@ -2,7 +2,7 @@
 
 Every measured number, count of seeds, interval and verdict word in a chapter's prose is
 pasted from code (myst-nb ``glue``), and every number of the paper from
-:mod:`gaaf.paper`; settings are glued from the config or written as code. What this
+:mod:`gaaf.analysis.paper`; settings are glued from the config or written as code. What this
 test can see of that: outside maths (``$...$``), code spans and glue roles, a page's
 Markdown holds no number with two or more decimals, no percentage (95% for a confidence
 level is fine) and no multiplier (``x1.8``, ``5x``).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gaaf import book
+from gaaf.book import chapter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def page_path(name: str) -> Path:
     return found[0]
 
 
-PAGES = [page_path(f) for f in book.toc_files(ROOT)]
+PAGES = [page_path(f) for f in chapter.toc_files(ROOT)]
 
 
 def test_every_page_is_checked():
@@ -78,7 +78,8 @@ def test_no_measured_number_is_typed_in_the_prose(page):
     found = typed_numbers(page_markdown(page))
     assert not found, (
         f"{page.name}: numbers typed in the prose; glue them from the records, "
-        "gaaf.paper or the config (or write settings as code):\n" + "\n".join(found)
+        "gaaf.analysis.paper or the config (or write settings as code):\n"
+        + "\n".join(found)
     )
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from gaaf import claims, flow_tables, readings
-from gaaf.runs import NOT_RUN
-from gaaf.stats import probe_value
+from gaaf.analysis import claims
+from gaaf.analysis.stats import probe_value
+from gaaf.book import flow_tables
+from gaaf.book.prose import readings
+from gaaf.experiments.runs import NOT_RUN
 
 
 def flow(

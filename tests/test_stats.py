@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats as scipy_stats
 
-from gaaf import stats
+from gaaf.analysis import stats
 
 
 def test_welch_is_scipys_welch_t_interval():

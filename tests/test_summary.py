@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gaaf import fairness, plans, runs, selection, summary
-from gaaf.verdicts import CONTRADICTED, NOT_TESTED, SUPPORTED, UNRESOLVED, WORDS
+from gaaf.analysis import fairness
+from gaaf.analysis.verdicts import (
+    CONTRADICTED,
+    NOT_TESTED,
+    SUPPORTED,
+    UNRESOLVED,
+    WORDS,
+)
+from gaaf.book import summary
+from gaaf.experiments import plans, runs, selection
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -79,7 +87,7 @@ def test_the_table_from_the_committed_records():
 
 
 def test_the_status_page_names_the_code_of_every_start():
-    from gaaf import status
+    from gaaf.book import status
 
     old = {"git_commit": "0123456789abcdef+dirty"}
     assert status._commit(old) == "01234567 (read at the end with uncommitted changes)"
@@ -98,7 +106,8 @@ def test_the_status_page_names_the_code_of_every_start():
 def test_the_status_page_counts_what_its_figure_shows_and_sets_apart_the_rest():
     from pathlib import Path
 
-    from gaaf import plans, runs, status
+    from gaaf.book import status
+    from gaaf.experiments import plans, runs
 
     records = runs.all_records(Path(__file__).resolve().parents[1] / "results")
     split = status.by_use(records)
@@ -127,7 +136,8 @@ def test_the_status_page_counts_what_its_figure_shows_and_sets_apart_the_rest():
 
 
 def test_a_resumed_run_counts_its_whole_training_time():
-    from gaaf import runs, status
+    from gaaf.book import status
+    from gaaf.experiments import runs
 
     resumed = {"train_seconds": 900.0, "provenance": {"wall_seconds": 18.0}}
     assert runs.training_minutes(resumed) == 15.0

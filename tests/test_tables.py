@@ -8,10 +8,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gaaf import cost_tables, plans, stats, tables
-from gaaf.dropout import SlopeGains, UnitGains
-from gaaf.runs import NOT_RUN, Runs
-from gaaf.stats import probe_value
+from gaaf.analysis import stats
+from gaaf.analysis.stats import probe_value
+from gaaf.analysis.variance import SlopeGains, UnitGains
+from gaaf.book import cost_tables, tables
+from gaaf.experiments import plans
+from gaaf.experiments.runs import NOT_RUN, Runs
 
 
 def fake(acc: float, epoch: int, seed: int = 0, **config) -> dict:

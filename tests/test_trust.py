@@ -21,8 +21,9 @@ import pytest
 import torch
 
 import gaaf.__main__ as cli
-from gaaf import activations, data, plans, runs, train
-from gaaf.config import ExperimentConfig
+from gaaf import activations
+from gaaf.experiments import data, plans, runs, train
+from gaaf.experiments.config import ExperimentConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 import gaaf.__main__ as cli
-from gaaf.book import chapter_notebooks, repository
-from gaaf.params import PROFILES
+from gaaf.book.chapter import chapter_notebooks, repository
+from gaaf.experiments.params import PROFILES
 
 try:
     import tomllib
