@@ -435,6 +435,14 @@ def test_page_reads_as_a_reader_needs(page_file, browser, site_url, web_assets):
         assert not found["uncued"], (
             f"wide tables without a scroll cue: {found['uncued']}"
         )
+        if page_file == ROOT_PAGE:  # the verdict table as one card per claim
+            cards = phone.locator(".verdict-cards table").first
+            shape = cards.evaluate(
+                "t => [t.scrollWidth, t.clientWidth, getComputedStyle(t.rows[1]).display]"
+            )
+            assert shape[0] <= shape[1] + 1 and shape[2] == "block", (
+                f"the verdict table is not one card per claim on a phone: {shape}"
+            )
         name = page_file.replace("/", "_")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         phone.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)

@@ -77,8 +77,8 @@ page was built from written into its setup cell; the pages' Colab buttons open i
 
 _GITHUB = re.compile(r"https://github\.com/([\w-]+)/([\w-]+(?:\.[\w-]+)*)")
 CITED_REPOSITORIES = (("kobiso", "GAAF-keras"),)
-"""Other projects' GitHub repositories the book cites by address (owner, name): the
-address check (:func:`address_problems`) accepts them beside this repository's."""
+"""Other projects' GitHub repositories the book cites by address, as owner and name.
+The address check (:func:`address_problems`) accepts them beside this repository's."""
 
 _ADDRESS = re.compile(
     r"https?://(?:github\.com/([\w-]+)/([\w-]+(?:\.[\w-]+)*)"
@@ -419,7 +419,7 @@ def keep_results_on_drive(
 # ---------------------------------------------------------------- through papermill
 
 CELL_TIMEOUT = 1800
-"""Seconds a chapter's cell may run below the full profile: the book build's limit
+"""Seconds a chapter's cell may run below the full profile, the book build's limit
 (``execute.timeout`` in ``_config.yml``; a test checks they agree)."""
 
 

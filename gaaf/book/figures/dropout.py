@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 from torch import Tensor
 
 from gaaf.analysis.variance import (
@@ -25,6 +26,7 @@ from gaaf.analysis.variance import (
 )
 from gaaf.book.figures.activations import grid
 from gaaf.book.figures.style import GREY, PALETTE, legend, level, subplots
+from gaaf.experiments.probes import SATURATION_THRESHOLD
 
 __all__ = [
     "STATIC_KNOBS",
@@ -110,16 +112,14 @@ def slope_gain_figure(
 
 def slope_comparison_figure(c: SlopeComparison) -> Figure:
     """One unit's slope against its net input: plain ``tanh'`` (base), the average over
-    dropout masks (dropout) and GAAF-tanh's backward (GAAF), one set of axes."""
-    fig, (ax,) = subplots(1, 3.4)
-    ax.plot(c.z0, c.plain, c=PALETTE["base"], lw=2.5, label="plain: $\\tanh'(z)$")
-    ax.plot(
-        c.z0,
-        c.dropout,
-        c=PALETTE["dropout"],
-        label=f"dropout $p = {c.p:g}$: $E[\\tanh'(z)]$ over masks",
-    )
-    ax.plot(c.z0, c.gaaf, c=PALETTE["gaaf"], label="GAAF: $\\tanh'(z) + s(z)$")
+    dropout masks (dropout) and GAAF-tanh's backward (GAAF). Left: the slopes; right:
+    each one's gain over plain ``tanh'`` on a log scale, where the saturated region
+    (``|z| > 2``, shaded), in which the claim lives and every slope is near 0 on the
+    left, can be read."""
+    fig, (ax, gain) = subplots(2, 3.4)
+    ax.plot(c.z0, c.plain, c=PALETTE["base"], lw=2.5, label="plain $\\tanh'$")
+    ax.plot(c.z0, c.dropout, c=PALETTE["dropout"], label=f"dropout, $p = {c.p:g}$")
+    ax.plot(c.z0, c.gaaf, c=PALETTE["gaaf"], label="GAAF: $\\tanh' + s$")
     ax.set(
         title="the slope a tanh unit passes back",
         xlabel="net input (dropout-free) $z_0$",
@@ -127,6 +127,26 @@ def slope_comparison_figure(c: SlopeComparison) -> Figure:
         ylim=(0, 1.45 * max(c.gaaf.max().item(), c.plain.max().item())),
     )
     legend(ax, loc="upper left")  # above the curves: the y range leaves room
+    gain.axhline(1.0, c=PALETTE["base"], lw=2.5)
+    gain.plot(c.z0, c.dropout / c.plain, c=PALETTE["dropout"])
+    gain.plot(c.z0, c.gaaf / c.plain, c=PALETTE["gaaf"])
+    lo, hi = c.z0.min().item(), c.z0.max().item()
+    for a, b in ((lo, -SATURATION_THRESHOLD), (SATURATION_THRESHOLD, hi)):
+        if b > a:
+            gain.axvspan(a, b, color=GREY, alpha=0.12, lw=0)
+    ratios = torch.cat([c.dropout / c.plain, c.gaaf / c.plain])
+    low, high = 2 ** (ratios.min().log2().floor()), 2 ** (ratios.max().log2().ceil())
+    ticks = [2.0**k for k in range(int(low.log2()), int(high.log2()) + 1)]
+    gain.set(
+        title="gain over plain $\\tanh'$",
+        xlabel="net input (dropout-free) $z_0$",
+        ylabel="slope / $\\tanh'(z_0)$",
+        yscale="log",
+        xlim=(lo, hi),
+        ylim=(low.item(), high.item()),
+    )
+    gain.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    gain.yaxis.set_minor_locator(NullLocator())
     return fig
 
 

@@ -297,7 +297,8 @@ def _inside(ax: Any, ceiling: float | None, kwargs: dict[str, Any]) -> Any:
 
 
 def _overlaps(fig: Figure) -> list[str]:
-    """Texts that overlap: titles, axis labels and tick labels, of any panel."""
+    """Texts that overlap: titles, axis labels, tick labels and legends, of any
+    panel (a legend wider than its panel runs over the tick labels beside it)."""
     renderer = fig.canvas.get_renderer()
     texts = []
     for ax in fig.axes:
@@ -314,10 +315,25 @@ def _overlaps(fig: Figure) -> list[str]:
         texts += [t for t in candidates if t.get_visible() and t.get_text().strip()]
     if fig._suptitle is not None and fig._suptitle.get_text():
         texts.append(fig._suptitle)
-    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    boxes = [(repr(t.get_text()), t.get_window_extent(renderer)) for t in texts]
+    legends = [(ax, ax.get_legend()) for ax in fig.axes] + [
+        (None, g) for g in fig.legends
+    ]
+    boxes += [
+        (f"the legend of {_name(ax)!r}", g.get_window_extent(renderer))
+        for ax, g in legends
+        if g is not None and g.get_visible()
+    ]
     found = []
     for i, (a, box_a) in enumerate(boxes):
         for b, box_b in boxes[i + 1 :]:
             if box_a.overlaps(box_b) and box_a.width and box_b.width:
-                found.append(f"{a.get_text()!r} overlaps {b.get_text()!r}")
+                found.append(f"{a} overlaps {b}")
     return found[:5]
+
+
+def _name(ax: Any) -> str:
+    """A panel as a reader would name it: its title, else its y label."""
+    if ax is None:
+        return "the figure"
+    return ax.get_title() or ax.get_ylabel() or "a panel"
