@@ -38,6 +38,7 @@ from gaaf.book.figures.dropout import (
     slope_gain_figure,
 )
 from gaaf.book.figures.runs import (
+    EXTRA_COLORS,
     gradient_flow_figure,
     histogram_figure,
     learning_curves_figure,
@@ -76,6 +77,22 @@ def test_one_palette_for_the_variants_and_another_for_levels():
     assert (level(0, 3), level(2, 3)) == (LEVELS[0], LEVELS[-1])
     assert level(1, 3) in LEVELS[1:-1]
     assert level(0, 1) == LEVELS[len(LEVELS) // 2]
+
+
+def test_no_two_colours_of_a_figure_look_alike():
+    """Every group colour (the variants', the extra groups', the paper's red, the
+    reference grey) at least DISTINCT apart in CIE Lab; the light cyan the "c 1" runs
+    once had beside the surrogate's cyan was not."""
+    shown = [*PALETTE.values(), style.PAPER, style.GREY, *EXTRA_COLORS]
+    close = [
+        (a, b, round(d, 1))
+        for i, a in enumerate(shown)
+        for b in shown[i + 1 :]
+        if (d := style.color_distance(a, b)) < style.DISTINCT
+    ]
+    assert close == []
+    assert style.color_distance("#17becf", "#9edae5") < style.DISTINCT  # the old pair
+    assert style.color_distance("#000000", "#ffffff") == pytest.approx(100, abs=0.1)
 
 
 # ---------------------------------------------------------------------- activations
@@ -174,10 +191,10 @@ def test_dropout_figures_have_their_panels_and_finite_curves():
     assert not rate_colors & {mcolors.to_hex(c) for c in PALETTE.values()}
 
 
-def test_slope_comparison_draws_plain_dropout_and_gaaf_on_one_panel():
+def test_slope_comparison_draws_the_slopes_and_their_gains_over_plain_tanh():
     comparison = slope_comparison(torch.linspace(-4, 4, 17), 0.5, fan_in=128)
     fig = slope_comparison_figure(comparison)
-    assert len(fig.axes) == 1 and style.problems(fig) == []
+    assert len(fig.axes) == 2 and style.problems(fig) == []
     plain, dropout, gaaf = fig.axes[0].lines
     for line, key in ((plain, "base"), (dropout, "dropout"), (gaaf, "gaaf")):
         assert same_color(line.get_color(), PALETTE[key])
@@ -188,6 +205,16 @@ def test_slope_comparison_draws_plain_dropout_and_gaaf_on_one_panel():
     assert np.allclose(gaaf.get_ydata(), surrogate, atol=1e-4)
     middle = len(x) // 2  # z0 = 0: dropout lowers the slope, GAAF doubles it
     assert dropout.get_ydata()[middle] < 1 < gaaf.get_ydata()[middle]
+    gain = fig.axes[1]
+    assert gain.get_yscale() == "log"
+    one, dropout_gain, gaaf_gain = gain.lines
+    assert np.allclose(one.get_ydata(), 1)
+    assert np.allclose(gaaf_gain.get_ydata(), gaaf.get_ydata() / plain.get_ydata())
+    assert np.allclose(
+        dropout_gain.get_ydata(), dropout.get_ydata() / plain.get_ydata()
+    )
+    shaded = [p.get_x() for p in gain.patches]  # the saturated sides, |z0| > 2
+    assert len(shaded) == 2
 
 
 def test_explorer_title_reports_both_slopes():
@@ -262,6 +289,10 @@ def test_histograms_and_gradient_flow_per_layer():
     base, gaaf = fig.axes[1].lines
     assert list(base.get_ydata()) == [2.0, 1.0]
     assert list(gaaf.get_ydata()) == [2.5, 2.5, 2.0]
+    assert not fig.axes[0].patches  # no window asked for: nothing shaded
+    fig = gradient_flow_figure(GROUPS, window=2)
+    assert all(len(ax.patches) == 1 for ax in fig.axes)  # epochs 1 to 2, every layer
+    assert fig.axes[0].patches[0].get_x() == 1 and problems(fig) == []
 
 
 def three_layers(seed_flow: float) -> dict:

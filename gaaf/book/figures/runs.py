@@ -118,16 +118,18 @@ def learning_curves_figure(
 
 
 EXTRA_COLORS = (
-    "#17becf",
-    "#bcbd22",
-    "#000000",
-    "#e377c2",
-    "#9edae5",
-    "#dbdb8d",
-    "#393b79",
+    "#17becf",  # cyan
+    "#bcbd22",  # olive
+    "#000000",  # black
+    "#e377c2",  # pink
+    "#637939",  # moss
+    "#7b4173",  # plum
+    "#01665e",  # teal
+    "#bf812d",  # ochre
 )
-"""Colours of groups that are not variants of the palette (matplotlib's cyan, olive,
-black, pink, light cyan, light olive, indigo), given in order of first appearance."""
+"""Colours of groups that are not variants of the palette, given in order of first
+appearance: each at least :data:`~gaaf.book.figures.style.DISTINCT` apart (CIE Lab)
+from every other, from the variants' and from the paper's red and the reference grey."""
 
 
 def curve_panels_figure(
@@ -260,14 +262,19 @@ def histogram_figure(
     return fig
 
 
-def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
-    """Mean ``|gradient|`` per epoch, one panel per hidden layer (two a row), mean
-    over seeds (log scales)."""
+def gradient_flow_figure(
+    groups: Groups, quantity: str = "dz", window: int | None = None
+) -> Figure:
+    """Mean ``|gradient|`` of ``quantity`` per epoch, one panel per hidden layer (two
+    a row), mean over seeds (log scales); epochs 1 to ``window`` (the ones every run
+    has, over which the chapter also compares) shaded."""
     shown = present(groups)
     first = next(iter(shown.values()))[0]
     layers = len(Record.of(first).gradient_flow["mean"][quantity])
     fig, axes = subplots(layers, 2.6, sharey=True)
     for k, ax in enumerate(axes):
+        if window:
+            ax.axvspan(1, window, color=GREY, alpha=0.15, lw=0)
         for name, records in shown.items():
             per_epoch = [[e[k] for e in Record.of(r).flow(quantity)] for r in records]
             table = _ragged(per_epoch)
@@ -278,7 +285,7 @@ def gradient_flow_figure(groups: Groups, quantity: str = "dz") -> Figure:
         ax.set(title=f"layer {k + 1}", xlabel="epoch", yscale="log", xscale="log")
         ax.tick_params(labelleft=True)
         if k % 2 == 0:
-            ax.set_ylabel(f"mean |dL/d{quantity[1:]}|")
+            ax.set_ylabel(f"mean |dL/d{'W' if quantity == 'dw' else quantity[1:]}|")
     legend(axes[0])
     return fig
 

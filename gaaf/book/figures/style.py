@@ -12,11 +12,13 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from gaaf.experiments.labels import GroupKey
 
 __all__ = [
+    "DISTINCT",
     "GREY",
     "LEGEND_ROOM",
     "LEVELS",
@@ -27,6 +29,7 @@ __all__ = [
     "RC",
     "WIDTH",
     "color",
+    "color_distance",
     "hidden",
     "legend",
     "level",
@@ -103,6 +106,33 @@ knob's settings."""
 
 GREY = "#7f7f7f"
 """Reference curves (a plain derivative, ``tanh'`` behind a histogram)."""
+
+
+DISTINCT = 25.0
+"""The least colour difference (CIE76 ΔE in Lab) between two colours of the book's
+figures: under it, two curves read as one (about 2 is the smallest a reader sees side
+by side; lines on white need far more)."""
+
+
+def color_distance(a: str, b: str) -> float:
+    """How different two colours look: CIE76 ΔE, the distance in CIE Lab (D65)."""
+
+    def lab(c: str) -> np.ndarray:
+        rgb = np.array(to_rgb(c))
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        xyz = _RGB_TO_XYZ @ linear / _WHITE
+        f = np.where(
+            xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29
+        )
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
+
+
+_RGB_TO_XYZ = np.array(
+    [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+)
+_WHITE = np.array([0.95047, 1.0, 1.08883])  # D65
 
 
 def color(name: str) -> str | None:
