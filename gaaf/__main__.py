@@ -372,26 +372,15 @@ def _bench(args: argparse.Namespace) -> int:
         record = bench.activations(
             device, tuple(args.sizes), repeats=args.repeats, out=args.out
         )
-        for row in record["activations"]:
-            print(
-                f"{row['elements']:>11,} {row['dtype']:9s} {row['variant']:34s} "
-                f"{row['median_ms']:8.2f} ms {row['vs_plain']:5.2f}x {row['plain']}, "
-                f"saves {row['saved_x_input']:.0f}x input"
-            )
-        for row in record["mlp_step"]:
-            print(
-                f"MNIST MLP step, {row['variant']:8s} {row['median_ms']:7.2f} ms "
-                f"{row['vs_base']:5.3f}x base"
-            )
-        print(f"copy bandwidth {record['copy_gb_per_s']:.1f} GB/s")
+    elif args.which == "mask-store":
+        record = bench.mask_store(
+            device, tuple(args.sizes), repeats=args.repeats, out=args.out
+        )
     else:
         record = bench.loader(
             device, tuple(args.widths), repeats=args.repeats, out=args.out
         )
-        for name, seconds in record["median_seconds"].items():
-            print(
-                f"{name:36s} {seconds:7.2f} s  {record['vs_gaaf'][name]:5.2f}x gaaf's"
-            )
+    print("\n".join(bench.lines(record)))
     print(f"-> {args.out}")
     return 0
 
@@ -512,9 +501,10 @@ def _run_book_flags(run_book: argparse.ArgumentParser) -> None:
 def _bench_flags(bench_cmd: argparse.ArgumentParser) -> None:
     bench_cmd.add_argument(
         "which",
-        choices=["activations", "loader"],
-        help="activations: GAAF against the plain activation; loader: an epoch "
-        "through gaaf's loader against torchvision's DataLoader",
+        choices=["activations", "mask-store", "loader"],
+        help="activations: GAAF against the plain activation; mask-store: a boolean "
+        "mask written eager and compiled (why compiled ReLU is slow on a CPU); loader: "
+        "an epoch through gaaf's loader against torchvision's DataLoader",
     )
     _device_flag(bench_cmd)
     bench_cmd.add_argument(
@@ -522,7 +512,7 @@ def _bench_flags(bench_cmd: argparse.ArgumentParser) -> None:
         type=int,
         nargs="+",
         default=[1_000_000, 4_000_000, 16_000_000],
-        help="activations: tensor sizes in elements",
+        help="activations, mask-store: tensor sizes in elements",
     )
     bench_cmd.add_argument(
         "--widths",
@@ -554,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "bench" and args.repeats is None:
-        args.repeats = 20 if args.which == "activations" else 3
+        args.repeats = 3 if args.which == "loader" else 20
     command = {
         "train": _train,
         "plan": _plan,

@@ -170,6 +170,15 @@ def test_time_to_accuracy_multiplies_step_cost_by_epochs():
     assert len(headers) == len(rows[0]) == 6
     assert rows[0][4] == "none of 1 runs"
     assert "less than base" in cost_tables.time_sentence(step, groups)
+    assert "What the time buys" not in cost_tables.time_sentence(step, groups)
+    step["mlp_step"].append({"variant": "dropout", "median_ms": 14.0, "vs_base": 1.4})
+    groups["dropout"] = [rec(0.99, epochs=30), rec(0.985, epochs=40)]
+    sentence = cost_tables.time_sentence(step, groups)
+    assert (
+        "dropout's runs end more accurate, test accuracy 98.8% against GAAF's 98%"
+        in sentence
+    )
+    assert "(means over 2 and 1 runs)" in sentence
 
 
 def test_run_lengths_and_the_cost_figures_fit_the_page():

@@ -435,6 +435,16 @@ def test_page_reads_as_a_reader_needs(page_file, browser, site_url, web_assets):
         assert not found["uncued"], (
             f"wide tables without a scroll cue: {found['uncued']}"
         )
+        views = 'script[type="application/vnd.jupyter.widget-view+json"]'
+        if web_assets and phone.locator(views).count():
+            phone.wait_for_selector(".widget-readout", timeout=20_000)
+        readouts = phone.locator(".widget-readout").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().right)"
+        )
+        off = [round(r) for r in readouts if r > found["window"] + 1]
+        assert not off, (
+            f"slider values off the screen at {PHONE} px (right edges {off})"
+        )
         if page_file == ROOT_PAGE:  # the verdict table as one card per claim
             cards = phone.locator(".verdict-cards table").first
             shape = cards.evaluate(

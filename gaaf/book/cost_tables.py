@@ -31,6 +31,7 @@ __all__ = [
     "cost_sentence",
     "gaaf_cost",
     "loader_costs",
+    "mask_sentence",
     "mode",
     "recorded",
     "same_mode_ratio",
@@ -278,8 +279,58 @@ def time_sentence(
     )
     return (
         f"On {record['provenance']['device']} a GAAF step costs {step}; counting the "
-        f"epochs each needs, {parts[0]}; {parts[1]}."
+        f"epochs each needs, {parts[0]}; {parts[1]}.{_ends(groups)}"
     )
+
+
+def _ends(groups: Groups) -> str:
+    """What the time buys: each variant's mean test accuracy at the end, GAAF's
+    against dropout's, as one sentence (empty without both)."""
+    acc = {
+        v: statistics.fmean(100 * r["test_acc"] for r in groups[v])
+        for v in ("gaaf", "dropout")
+        if groups.get(v)
+    }
+    if len(acc) < 2:
+        return ""
+    word = "more" if acc["dropout"] > acc["gaaf"] else "no more"
+    return (
+        f" What the time buys differs: dropout's runs end {word} accurate, test "
+        f"accuracy {number(acc['dropout'])}% against GAAF's {number(acc['gaaf'])}% "
+        f"(means over {len(groups['dropout'])} and {len(groups['gaaf'])} runs)."
+    )
+
+
+def mask_sentence(
+    masks: dict[str, Any],
+    activations: dict[str, Any] | None,
+    elements: int = 4_000_000,
+) -> str:
+    """Why compiled ReLU is slow on a device, from a ``mask-store`` benchmark record
+    (and the activation record of the same device, if any): the compiled comparison
+    into a boolean tensor over the eager one, beside compiled ReLU's call over eager
+    ReLU's, at ``elements`` (else the largest size recorded)."""
+    rows = {(r["elements"], r["variant"]): r for r in masks["rows"]}
+    relu = {
+        r["elements"]: r["vs_plain"]
+        for r in (activations or {}).get("activations", [])
+        if r["variant"] == "relu, compiled" and r["dtype"] == "float32"
+    }
+    sizes = sorted({n for n, _ in rows})
+    n = elements if elements in sizes else sizes[-1]
+    as_bool = rows[(n, "x <= 0, compiled (bool)")]["vs_eager"]
+    as_byte = rows[(n, "x <= 0, compiled (uint8)")]["vs_eager"]
+    text = (
+        f"On {masks['provenance']['device']}, at {n:,} elements, the comparison "
+        f"`x <= 0` into a boolean tensor takes {number(as_bool)} times as long compiled "
+        f"as eager ({number(as_byte)} times into bytes)"
+    )
+    if n in relu:
+        text += (
+            f"; compiled ReLU's forward and backward take {number(relu[n])} times "
+            "eager ReLU's in the activation benchmark"
+        )
+    return text + "."
 
 
 def cost_sentence(record: dict[str, Any], elements: int = 4_000_000) -> str:

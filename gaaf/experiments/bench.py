@@ -5,6 +5,10 @@
   (eager, the default, and under ``torch.compile``), at several sizes; float32 on the
   CPU, float32 and bfloat16 on a GPU; plus one training step of the MNIST MLP without
   and with dropout and with GAAF, and the device's copy bandwidth.
+* ``mask-store``: why compiled ReLU trains slowly on a CPU. Under ``torch.compile``,
+  ReLU's forward also writes the mask its backward needs, ``x <= 0``, as a boolean
+  tensor (eager ReLU saves its output instead). This times that one comparison into a
+  boolean tensor, eager and compiled, and compiled into ``uint8``, at several sizes.
 * ``loader``: one MNIST training epoch of the MLP through gaaf's tensor loader against
   the usual torchvision pipeline (``ToTensor`` + ``Normalize``, ``DataLoader``,
   batch 128), same model, same process.
@@ -18,6 +22,7 @@ the book's appendix reads them.
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
@@ -34,7 +39,7 @@ from gaaf.experiments.io import atomic_write_json
 from gaaf.experiments.models import build_model
 from gaaf.experiments.runs import provenance
 
-__all__ = ["activations", "load_results", "loader"]
+__all__ = ["activations", "lines", "load_results", "loader", "mask_store"]
 
 RESULTS = Path("benchmarks/results")
 
@@ -209,6 +214,88 @@ def activations(
         kind = "gpu" if device.type == "cuda" else "cpu"
         atomic_write_json(Path(out) / f"activations-{kind}.json", record)
     return record
+
+
+def mask_store(
+    device: torch.device,
+    sizes: tuple[int, ...] = (1_000_000, 4_000_000, 16_000_000),
+    warmup: int = 3,
+    repeats: int = 20,
+    out: Path | str | None = RESULTS,
+) -> dict[str, Any]:
+    """Time ``x <= 0`` into a boolean tensor, eager and compiled, and compiled into
+    ``uint8``, per size, interleaved; write the record unless ``out`` is None."""
+    start = time.perf_counter()
+    variants = {
+        "x <= 0, eager (bool)": lambda x: x <= 0,
+        "x <= 0, compiled (bool)": torch.compile(lambda x: x <= 0),
+        "x <= 0, compiled (uint8)": torch.compile(lambda x: (x <= 0).to(torch.uint8)),
+    }
+    rows = []
+    for n in sizes:
+        torch.manual_seed(0)
+        x = torch.randn(n, device=device)
+
+        def work(fn: Callable, x: torch.Tensor = x) -> Callable[[], object]:
+            return lambda: fn(x)
+
+        times = _interleaved(
+            {name: functools.partial(work, fn) for name, fn in variants.items()},
+            device,
+            warmup,
+            repeats,
+        )
+        eager = statistics.median(times["x <= 0, eager (bool)"])
+        rows += [
+            {
+                "elements": n,
+                "variant": name,
+                "median_ms": 1e3 * statistics.median(t),
+                "vs_eager": statistics.median(t) / eager,
+            }
+            for name, t in times.items()
+        ]
+    record = {
+        "benchmark": "mask-store",
+        "description": "x <= 0 into a boolean tensor, eager and compiled",
+        "repeats": repeats,
+        "warmup": warmup,
+        "rows": rows,
+        "provenance": provenance(device, time.perf_counter() - start),
+    }
+    if out is not None:
+        kind = "gpu" if device.type == "cuda" else "cpu"
+        atomic_write_json(Path(out) / f"mask-store-{kind}.json", record)
+    return record
+
+
+def lines(record: dict[str, Any]) -> list[str]:
+    """A benchmark record as the lines ``python -m gaaf bench`` prints."""
+    if record["benchmark"] == "activations":
+        return (
+            [
+                f"{r['elements']:>11,} {r['dtype']:9s} {r['variant']:34s} "
+                f"{r['median_ms']:8.2f} ms {r['vs_plain']:5.2f}x {r['plain']}, "
+                f"saves {r['saved_x_input']:.0f}x input"
+                for r in record["activations"]
+            ]
+            + [
+                f"MNIST MLP step, {r['variant']:8s} {r['median_ms']:7.2f} ms "
+                f"{r['vs_base']:5.3f}x base"
+                for r in record["mlp_step"]
+            ]
+            + [f"copy bandwidth {record['copy_gb_per_s']:.1f} GB/s"]
+        )
+    if record["benchmark"] == "mask-store":
+        return [
+            f"{r['elements']:>11,} {r['variant']:26s} {r['median_ms']:8.3f} ms "
+            f"{r['vs_eager']:6.2f}x eager"
+            for r in record["rows"]
+        ]
+    return [
+        f"{name:36s} {seconds:7.2f} s  {record['vs_gaaf'][name]:5.2f}x gaaf's"
+        for name, seconds in record["median_seconds"].items()
+    ]
 
 
 def _epoch(batches, model, optimizer, device) -> None:

@@ -31,9 +31,11 @@ def live_figure(
     whenever a slider moves. The figure goes into an ``Output`` widget as display data
     (not by capturing ``display`` inside ``with output:``, whose message routing
     intermittently hung headless executions of the book)."""
-    for w in controls.values():
+    for (
+        w
+    ) in controls.values():  # as wide as the column, at most 32em (phones: narrower)
         w.style = {"description_width": "11em"}
-        w.layout = widgets.Layout(width="32em")
+        w.layout = widgets.Layout(width="100%", max_width="32em")
     output = widgets.Output()
 
     def draw(_change: object = None) -> None:
