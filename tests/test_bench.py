@@ -72,34 +72,21 @@ def test_recorded_results_are_in_the_repository():
     )
 
 
-def test_the_mask_benchmark_times_a_boolean_store_eager_and_compiled(tmp_path):
+def test_the_mask_benchmark_times_a_boolean_store_and_relu_eager_and_compiled(tmp_path):
     torch._dynamo.reset()
     record = bench.mask_store(
         torch.device("cpu"), (20_000,), warmup=1, repeats=2, out=tmp_path
     )
     assert bench.load_results(tmp_path)["mask-store-cpu"] == record
     rows = {r["variant"]: r for r in record["rows"]}
-    assert set(rows) == {
-        "x <= 0, eager (bool)",
-        "x <= 0, compiled (bool)",
-        "x <= 0, compiled (uint8)",
-    }
-    assert rows["x <= 0, eager (bool)"]["vs_eager"] == 1.0
-    compiled = rows["x <= 0, compiled (bool)"]
-    assert compiled["vs_eager"] == pytest.approx(
-        compiled["median_ms"] / rows["x <= 0, eager (bool)"]["median_ms"]
-    )
-    assert len(bench.lines(record)) == 3
-    sentence = cost_tables.mask_sentence(record, None)
-    assert "20,000 elements" in sentence and "ReLU" not in sentence
-    relu = {
-        "activations": [
-            {
-                "variant": "relu, compiled",
-                "dtype": "float32",
-                "elements": 20_000,
-                "vs_plain": 17.0,
-            }
-        ]
-    }
-    assert "take 17 times eager ReLU's" in cost_tables.mask_sentence(record, relu)
+    assert set(rows) == set(bench.MASK_EAGER) | set(bench.MASK_EAGER.values())
+    for compiled, eager in bench.MASK_EAGER.items():
+        assert rows[eager]["vs_eager"] == 1.0
+        assert rows[compiled]["vs_eager"] == pytest.approx(
+            rows[compiled]["median_ms"] / rows[eager]["median_ms"]
+        )
+    assert len(bench.lines(record)) == len(rows)
+    sentence = cost_tables.mask_sentence(record)
+    assert "at 20,000 elements" in sentence  # the size asked for is not recorded
+    ratio = cost_tables.number(rows["ReLU forward + backward, compiled"]["vs_eager"])
+    assert f"ReLU's forward and backward {ratio} times as long" in sentence

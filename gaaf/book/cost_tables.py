@@ -301,36 +301,21 @@ def _ends(groups: Groups) -> str:
     )
 
 
-def mask_sentence(
-    masks: dict[str, Any],
-    activations: dict[str, Any] | None,
-    elements: int = 4_000_000,
-) -> str:
-    """Why compiled ReLU is slow on a device, from a ``mask-store`` benchmark record
-    (and the activation record of the same device, if any): the compiled comparison
-    into a boolean tensor over the eager one, beside compiled ReLU's call over eager
-    ReLU's, at ``elements`` (else the largest size recorded)."""
-    rows = {(r["elements"], r["variant"]): r for r in masks["rows"]}
-    relu = {
-        r["elements"]: r["vs_plain"]
-        for r in (activations or {}).get("activations", [])
-        if r["variant"] == "relu, compiled" and r["dtype"] == "float32"
-    }
+def mask_sentence(masks: dict[str, Any], elements: int = 4_000_000) -> str:
+    """Why compiled ReLU is slow on a device, from a ``mask-store`` benchmark record:
+    the compiled comparison into a boolean tensor over the eager one, beside compiled
+    ReLU's forward + backward over eager ReLU's, at ``elements`` (else the largest size
+    recorded), in one sentence."""
+    rows = {(r["elements"], r["variant"]): r["vs_eager"] for r in masks["rows"]}
     sizes = sorted({n for n, _ in rows})
     n = elements if elements in sizes else sizes[-1]
-    as_bool = rows[(n, "x <= 0, compiled (bool)")]["vs_eager"]
-    as_byte = rows[(n, "x <= 0, compiled (uint8)")]["vs_eager"]
-    text = (
+    return (
         f"On {masks['provenance']['device']}, at {n:,} elements, the comparison "
-        f"`x <= 0` into a boolean tensor takes {number(as_bool)} times as long compiled "
-        f"as eager ({number(as_byte)} times into bytes)"
+        f"`x <= 0` into a boolean tensor takes {number(rows[(n, 'x <= 0, compiled (bool)')])} "
+        f"times as long compiled as eager ({number(rows[(n, 'x <= 0, compiled (uint8)')])} "
+        "times into bytes), and ReLU's forward and backward "
+        f"{number(rows[(n, 'ReLU forward + backward, compiled')])} times as long."
     )
-    if n in relu:
-        text += (
-            f"; compiled ReLU's forward and backward take {number(relu[n])} times "
-            "eager ReLU's in the activation benchmark"
-        )
-    return text + "."
 
 
 def cost_sentence(record: dict[str, Any], elements: int = 4_000_000) -> str:

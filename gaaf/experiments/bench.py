@@ -39,7 +39,7 @@ from gaaf.experiments.io import atomic_write_json
 from gaaf.experiments.models import build_model
 from gaaf.experiments.runs import provenance
 
-__all__ = ["activations", "lines", "load_results", "loader", "mask_store"]
+__all__ = ["MASK_EAGER", "activations", "lines", "load_results", "loader", "mask_store"]
 
 RESULTS = Path("benchmarks/results")
 
@@ -216,6 +216,19 @@ def activations(
     return record
 
 
+MASK_EAGER = {
+    "x <= 0, compiled (bool)": "x <= 0, eager (bool)",
+    "x <= 0, compiled (uint8)": "x <= 0, eager (bool)",
+    "ReLU forward + backward, compiled": "ReLU forward + backward, eager",
+}
+"""The ``mask-store`` benchmark's compiled variants -> the eager one each is timed
+against (the eager ones against themselves)."""
+
+
+def _relu_step(x: torch.Tensor, grad: torch.Tensor, fn: Callable) -> object:
+    return fn(x.detach().requires_grad_()).backward(grad)
+
+
 def mask_store(
     device: torch.device,
     sizes: tuple[int, ...] = (1_000_000, 4_000_000, 16_000_000),
@@ -223,21 +236,28 @@ def mask_store(
     repeats: int = 20,
     out: Path | str | None = RESULTS,
 ) -> dict[str, Any]:
-    """Time ``x <= 0`` into a boolean tensor, eager and compiled, and compiled into
-    ``uint8``, per size, interleaved; write the record unless ``out`` is None."""
+    """Time ``x <= 0`` into a boolean tensor, eager and compiled (and compiled into
+    ``uint8``), beside ReLU's forward + backward eager and compiled, per size,
+    interleaved, each compiled variant over its eager one (:data:`MASK_EAGER`); write
+    the record unless ``out`` is None."""
     start = time.perf_counter()
+    relu = torch.compile(torch.relu)
     variants = {
-        "x <= 0, eager (bool)": lambda x: x <= 0,
-        "x <= 0, compiled (bool)": torch.compile(lambda x: x <= 0),
-        "x <= 0, compiled (uint8)": torch.compile(lambda x: (x <= 0).to(torch.uint8)),
+        "x <= 0, eager (bool)": lambda x, g: x <= 0,
+        "x <= 0, compiled (bool)": torch.compile(lambda x, g: x <= 0),
+        "x <= 0, compiled (uint8)": torch.compile(
+            lambda x, g: (x <= 0).to(torch.uint8)
+        ),
+        "ReLU forward + backward, eager": functools.partial(_relu_step, fn=torch.relu),
+        "ReLU forward + backward, compiled": functools.partial(_relu_step, fn=relu),
     }
     rows = []
     for n in sizes:
         torch.manual_seed(0)
-        x = torch.randn(n, device=device)
+        x, grad = torch.randn(n, device=device), torch.randn(n, device=device)
 
-        def work(fn: Callable, x: torch.Tensor = x) -> Callable[[], object]:
-            return lambda: fn(x)
+        def work(fn: Callable, x=x, grad=grad) -> Callable[[], object]:
+            return lambda: fn(x, grad)
 
         times = _interleaved(
             {name: functools.partial(work, fn) for name, fn in variants.items()},
@@ -245,19 +265,19 @@ def mask_store(
             warmup,
             repeats,
         )
-        eager = statistics.median(times["x <= 0, eager (bool)"])
+        median = {name: statistics.median(t) for name, t in times.items()}
         rows += [
             {
                 "elements": n,
                 "variant": name,
-                "median_ms": 1e3 * statistics.median(t),
-                "vs_eager": statistics.median(t) / eager,
+                "median_ms": 1e3 * m,
+                "vs_eager": m / median[MASK_EAGER.get(name, name)],
             }
-            for name, t in times.items()
+            for name, m in median.items()
         ]
     record = {
         "benchmark": "mask-store",
-        "description": "x <= 0 into a boolean tensor, eager and compiled",
+        "description": "x <= 0 into a boolean tensor and ReLU, eager and compiled",
         "repeats": repeats,
         "warmup": warmup,
         "rows": rows,
@@ -288,7 +308,7 @@ def lines(record: dict[str, Any]) -> list[str]:
         )
     if record["benchmark"] == "mask-store":
         return [
-            f"{r['elements']:>11,} {r['variant']:26s} {r['median_ms']:8.3f} ms "
+            f"{r['elements']:>11,} {r['variant']:34s} {r['median_ms']:8.3f} ms "
             f"{r['vs_eager']:6.2f}x eager"
             for r in record["rows"]
         ]
