@@ -71,7 +71,7 @@ def evidence() -> summary.Evidence:
 
 
 def test_the_table_from_the_committed_records():
-    found = summary.rows(summary.summarize(evidence()))
+    found = summary.rows(summary.findings(evidence()))
     numbers = [r.claim.split(". ")[0] for r in found]
     assert numbers == [str(i) for i in range(1, len(found) + 1)]  # unique, in order
     words = {r.chapter: r.word for r in found}

@@ -38,14 +38,14 @@ from gaaf.experiments.runs import NOT_RUN
 
 __all__ = [
     "Evidence",
+    "Findings",
     "Row",
-    "Summary",
     "bottom_line",
     "by_word",
     "effect_text",
+    "findings",
     "lead",
     "rows",
-    "summarize",
     "verdict_table",
     "words",
 ]
@@ -109,8 +109,9 @@ def _judged(v: Verdict, network: str = "dropout") -> list[Effect]:
     return [e for e in v.numbers if e.word != NOT_IN_PAPER and e.a.lower() == network]
 
 
-class Summary(NamedTuple):
-    """The verdicts the introduction rests on, by claim."""
+class Findings(NamedTuple):
+    """The verdicts the introduction rests on, by claim (not
+    :class:`gaaf.analysis.stats.Summary`, a mean over seeds)."""
 
     claim1: Verdict
     claim2: Verdict  # at matched training loss
@@ -135,13 +136,13 @@ class Evidence(NamedTuple):
     cnn_fair: Groups  # "fashion_mnist: <variant>", each at its own rate
 
 
-def summarize(e: Evidence) -> Summary:
+def findings(e: Evidence) -> Findings:
     """Every claim's verdict from the evidence; claim 2 measured as the gradient whose
     size matches the paper's table (:func:`gaaf.analysis.claims.paper_quantity`)."""
     which = claims.paper_quantity(e.mnist)
     quantity = which.closest if which else "dz"
     kept = uncensored(e.fair)
-    return Summary(
+    return Findings(
         claims.claim1(e.mnist),
         claim2_matched(e.mnist, quantity),
         claims.claim2(e.mnist, quantity=quantity),
@@ -187,7 +188,7 @@ def _claim1_ours(v: Verdict) -> str:
     return text
 
 
-def rows(s: Summary) -> list[Row]:
+def rows(s: Findings) -> list[Row]:
     """The seven rows of the introduction's table, numbered in reading order."""
     flow = paper.gradient_flow_ratios()
     quantity = claims.FLOW_NAMES[s.claim2_quantity]
