@@ -25,7 +25,6 @@ __all__ = [
     "Groups",
     "Interval",
     "LayerValue",
-    "Record",
     "Summary",
     "Test",
     "aggregate",
