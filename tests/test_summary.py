@@ -35,10 +35,10 @@ def test_the_bottom_line_names_the_rows_by_word():
     assert summary.bottom_line(found) == (
         "The records support the paper on co-adaptation (1). They contradict it on "
         "gradient flow (2) and the mechanism (3). Unresolved or not tested here: "
-        "mnist (4) and cnns (5)."
+        "MNIST (4) and CNNs (5)."  # acronyms keep their capitals
     )
-    assert summary.bottom_line([row(1, "A", SUPPORTED)]) == (
-        "The records support the paper on a (1)."
+    assert summary.bottom_line([row(1, "Saturation", SUPPORTED)]) == (
+        "The records support the paper on saturation (1)."
     )
 
 

@@ -272,7 +272,12 @@ def bottom_line(found: Sequence[Row]) -> str:
         for r in found:
             if r.word in words:
                 number_, _, rest = r.claim.partition(". ")
-                picked.append(f"{rest.split(':')[0].lower()} ({number_})")
+                name = rest.split(":")[0]
+                if name[
+                    1:2
+                ].islower():  # "Saturation" -> "saturation"; "MNIST", "CNNs" kept
+                    name = name[0].lower() + name[1:]
+                picked.append(f"{name} ({number_})")
         return listed(picked)
 
     held = names([SUPPORTED, EQUIVALENT, SMALLER])
