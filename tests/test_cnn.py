@@ -76,7 +76,15 @@ def test_seed_table_and_the_paper_spread():
     assert rows[0][:3] == ["base", "2 of 3", "87.00 (1.41)"]
     assert rows[2][3] == "vs base: +2.00 (no interval: 1 seed)"
     assert rows[3][2] == NOT_RUN
-    assert "cannot tell" in cnn_benchmark.spread_sentence(runs)
+    sentence = cnn_benchmark.spread_sentence(runs)
+    assert "base's 1.41 points exceeds 4 of the 6;" in sentence  # only base has 2
+    assert "cannot tell" in sentence and "while" not in sentence
+    groups["fashion_mnist: bn"] = [rec(0.90), rec(0.9001)]
+    sentence = cnn_benchmark.spread_sentence(runs)
+    assert "base's 1.41 points exceeds 4 of the 6, while BN's 0.01 points " in sentence
+    assert "exceeds none of them" in sentence
+    groups.pop("fashion_mnist: base")
+    assert "each of them is larger" in cnn_benchmark.spread_sentence(runs)
 
 
 def test_describe_names_the_datasets_not_the_download_error():

@@ -97,12 +97,13 @@ def test_flow_tables_ratios_per_gradient_and_sizes_against_the_paper():
     headers, rows = flow_tables.flow_ratio_table(GROUPS)
     assert headers[0] == "layer (all iterations)" and headers[-1] == "paper"
     # dz (2 + 2.2) / (1 + 1.2), dh 8 / 2, dW 5.25e-4 / 1.1e-4; the paper 5.83e-4 / 9.35e-5
-    assert rows[0] == ["layer 3", "1.91", "4", "4.77", "6.24"]
+    assert [r[0] for r in rows] == ["layer 1", "layer 2", "layer 3"]
+    assert rows[-1] == ["layer 3", "1.91", "4", "4.77", "6.24"]
     headers, rows = flow_tables.flow_ratio_table(GROUPS, "gaaf", matched=True)
     assert headers[0] == "layer (first 2 epochs)" and "paper" not in headers
     assert rows[0][1] == NOT_RUN
     headers, rows = flow_tables.flow_size_table(GROUPS)
-    assert rows[0] == ["layer 3", "9.35 × 10⁻⁵", "1.1", "2", "0.00011"]
+    assert rows[-1] == ["layer 3", "9.35 × 10⁻⁵", "1.1", "2", "0.00011"]
 
 
 def test_claim2_read_as_the_paper_most_plausibly_measured_it():

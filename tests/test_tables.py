@@ -102,25 +102,25 @@ def probed(sat: list[float], seed: int = 0) -> dict:
     return record
 
 
-def test_layer_tables_are_top_layer_first():
+def test_layer_tables_are_layer_1_first():
     groups = {"base": [probed([0.1, 0.2, 0.3]), probed([0.3, 0.4, 0.5], 1)], "gaaf": []}
     value = probe_value("net_inputs", "saturated")
     headers, rows = tables.layer_rows(groups, value)
     assert headers == ["layer", "base", "GAAF"]
     assert rows == [
-        ["layer 3", "0.4 (0.141)", NOT_RUN],  # std sqrt(0.02)
+        ["layer 1", "0.2 (0.141)", NOT_RUN],  # std sqrt(0.02)
         ["layer 2", "0.3 (0.141)", NOT_RUN],
-        ["layer 1", "0.2 (0.141)", NOT_RUN],
+        ["layer 3", "0.4 (0.141)", NOT_RUN],
     ]
     _, rows = tables.layer_rows(groups, value, decimals=1)
-    assert rows[0][1] == "0.4 (0.1)"
+    assert rows[-1][1] == "0.4 (0.1)"
     headers, rows = tables.layer_columns(groups, value)
     assert headers == ["setting", "layer 1", "layer 2", "layer 3"]
     assert rows == [["base", "0.2", "0.3", "0.4"], ["GAAF", NOT_RUN, NOT_RUN, NOT_RUN]]
     groups["dropout"] = [probed([0.6, 0.6, 0.6])]
     headers, rows = tables.layer_difference_rows(groups, value)
     assert headers == ["layer", "GAAF - base", "dropout - base"]
-    assert rows[0] == ["layer 3", NOT_RUN, "+0.2"]  # one dropout seed: no interval
+    assert rows[-1] == ["layer 3", NOT_RUN, "+0.2"]  # one dropout seed: no interval
 
 
 def flow_record(per_epoch: list[list[float]]) -> dict:

@@ -47,7 +47,7 @@ def _ratio(groups: Groups, other: str, quantity: str, epochs: int | None, k: int
 def flow_ratio_table(
     groups: Groups, other: str = "dropout", matched: bool = False
 ) -> Table:
-    """Per hidden layer (top first): ``other``'s mean gradient over the base's, for
+    """Per hidden layer (layer 1 first): ``other``'s mean gradient over the base's, for
     each of ``|dL/dz|``, ``|dL/dh|``, ``|dL/dW|``, over all iterations or (``matched``)
     the first epochs every run has; for dropout, the paper's ratio beside them."""
     shown = present(groups)
@@ -58,7 +58,7 @@ def flow_ratio_table(
     if theirs:
         headers.append("paper")
     rows = []
-    for k in reversed(range(layer_count(shown))):
+    for k in range(layer_count(shown)):
         row = [f"layer {k + 1}"]
         for q in FLOW_QUANTITIES:
             r = _ratio(shown, other, q, epochs, k)
@@ -70,14 +70,14 @@ def flow_ratio_table(
 
 
 def flow_size_table(groups: Groups) -> Table:
-    """Per hidden layer (top first): the paper's mean gradient without dropout beside
+    """Per hidden layer (layer 1 first): the paper's mean gradient without dropout beside
     our base network's ``|dL/dz|``, ``|dL/dh|`` and ``|dL/dW|`` over all iterations
     (mean over seeds): which of them has the paper's size."""
     base = groups.get("base") or []
     headers = ["layer", "paper, without dropout"]
     headers += [f"ours: {h}" for h in QUANTITY_HEADERS.values()]
     rows = []
-    for k in reversed(range(len(paper.GRADIENT_FLOW["base"]))):
+    for k in range(len(paper.GRADIENT_FLOW["base"])):
         row = [f"layer {k + 1}", number(paper.GRADIENT_FLOW["base"][k])]
         for q in FLOW_QUANTITIES:
             found = [flow_value(q)(r, k) for r in base]

@@ -264,7 +264,7 @@ def _cell(summary: Any, digits: int | None = None) -> str:
 
 
 def layer_rows(groups: Groups, value: LayerValue, decimals: int | None = None) -> Table:
-    """A per-layer table: one row per hidden layer (top layer first, as the paper), one
+    """A per-layer table: one row per hidden layer (layer 1 first, as everywhere), one
     column per group with ``value(record, layer_index)`` as mean (std) over seeds, with
     3 significant figures or ``decimals`` decimals."""
     layers = layer_count(groups)
@@ -274,7 +274,7 @@ def layer_rows(groups: Groups, value: LayerValue, decimals: int | None = None) -
     headers = ["layer", *map(display, groups)]
     rows = [
         [f"layer {k + 1}", *(_cell(col[k], decimals) for col in columns.values())]
-        for k in reversed(range(layers))
+        for k in range(layers)
     ]
     return headers, rows
 
@@ -282,12 +282,13 @@ def layer_rows(groups: Groups, value: LayerValue, decimals: int | None = None) -
 def layer_difference_rows(
     groups: Groups, value: LayerValue, baseline: str = "base"
 ) -> Table:
-    """Per layer (top first) and per other group: mean ``value`` minus the baseline's,
+    """Per layer (layer 1 first) and per other group: mean ``value`` minus the
+    baseline's,
     with its 95% Welch interval over seeds."""
     others = [g for g in groups if g != baseline]
     headers = ["layer", *(f"{display(g)} - {display(baseline)}" for g in others)]
     rows = []
-    for k in reversed(range(layer_count(groups))):
+    for k in range(layer_count(groups)):
         row = [f"layer {k + 1}"]
         for g in others:
             a = [value(r, k) for r in groups[g]]

@@ -271,31 +271,46 @@ def shift_sentence(runs: Runs) -> str:
 
 
 def spread_sentence(runs: Runs, dataset: str = "fashion_mnist") -> str:
-    """The paper's CNN gains (:func:`gaaf.analysis.paper.cnn_gains`, GAAF and batch norm + GAAF)
-    beside the standard deviations over seeds of our variants on ``dataset``: how many
-    of the paper's gains the largest of our standard deviations exceeds."""
+    """The paper's CNN gains (:func:`gaaf.analysis.paper.cnn_gains`, GAAF and batch norm
+    + GAAF) beside the standard deviation over seeds of each of our variants on
+    ``dataset``: for the most and the least spread variant, how many of the paper's
+    gains its standard deviation exceeds."""
     gains = [g for v in ("gaaf", "bn_gaaf") for g in cnn_gains(v).values()]
     ours = dataset_groups(runs.groups, dataset)
-    stds = [
-        statistics.stdev(found)
+    stds = {
+        v: statistics.stdev(found)
         for v in CNN_VARIANTS
         if len(found := values(ours.get(v, []), "test_acc", 100)) >= 2
-    ]
+    }
     text = (
         f"The paper's gains from GAAF range from {min(gains):+.2f} to {max(gains):+.2f} "
         f"points ({len(gains)} single runs)"
     )
     if not stds:
         return text + "; no variant here has 2 seeds to measure a spread by."
-    smaller = sum(g < max(stds) for g in gains)
+
+    def exceeds(v: str) -> str:
+        n = sum(g < stds[v] for g in gains)
+        what = {0: "none of them", len(gains): f"all {len(gains)} of them"}.get(
+            n, f"{n} of the {len(gains)}"
+        )
+        return f"{display(v)}'s {stds[v]:.2f} points exceeds {what}"
+
+    widest = max(stds, key=stds.__getitem__)
+    narrowest = min(stds, key=stds.__getitem__)
+    spread = exceeds(widest)
+    if narrowest != widest:
+        spread += f", while {exceeds(narrowest)}"
+    largest = sum(g < stds[widest] for g in gains)
+    verdict = (
+        "one run per cell, as the paper has, cannot tell such a gain from the spread "
+        "between seeds of the least stable variant."
+        if largest
+        else "each of them is larger than the spread between our seeds."
+    )
     return (
-        f"{text}; the standard deviation over seeds of a variant here ranges from "
-        f"{min(stds):.2f} to {max(stds):.2f} points, more than {smaller} of the "
-        f"{len(gains)} gains: one run per cell, as the paper has, cannot tell such a "
-        "gain from the spread between seeds."
-        if smaller
-        else f"{text}; the standard deviation over seeds of a variant here is at most "
-        f"{max(stds):.2f} points, below every one of them."
+        f"{text}. The standard deviation over seeds of a variant here: {spread}; "
+        f"{verdict}"
     )
 
 
