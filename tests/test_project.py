@@ -110,21 +110,31 @@ def test_the_import_graph_has_no_cycle():
     assert find_cycle(import_graph()) is None
 
 
-def test_the_cycle_finder_sees_function_level_and_type_checking_imports(tmp_path):
+def planted_graph(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
+    """The import graph of a package ``gaaf`` planted under ``tmp_path`` with ``files``
+    (path inside the package -> source)."""
     pkg = tmp_path / "gaaf"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "a.py").write_text("from gaaf.b import x\n")
-    (pkg / "b.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gaaf import c\n"
-    )
-    (pkg / "c.py").write_text("def f():\n    from gaaf.a import y\n")
+    for name, source in {"__init__.py": "", **files}.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(source)
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:
-        graph = import_graph(pkg)
+        return import_graph(pkg)
     finally:
         ROOT = saved
+
+
+def test_the_cycle_finder_sees_function_level_and_type_checking_imports(tmp_path):
+    graph = planted_graph(
+        tmp_path,
+        {
+            "a.py": "from gaaf.b import x\n",
+            "b.py": "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from gaaf import c\n",
+            "c.py": "def f():\n    from gaaf.a import y\n",
+        },
+    )
     assert graph == {
         "gaaf": set(),
         "gaaf.a": {"gaaf.b"},
@@ -167,23 +177,19 @@ def test_imports_point_down_from_book_to_analysis_to_experiments_to_core():
 
 
 def test_the_layer_check_fails_an_upward_import(tmp_path):
-    pkg = tmp_path / "gaaf"
-    for wing in ("experiments", "analysis", "book"):
-        (pkg / wing).mkdir(parents=True)
-        (pkg / wing / "__init__.py").write_text("")
-    (pkg / "__init__.py").write_text("")
-    (pkg / "core.py").write_text("from gaaf.experiments import runs\n")
-    (pkg / "experiments" / "runs.py").write_text("")
-    (pkg / "analysis" / "stats.py").write_text(
-        "def f():\n    from gaaf.book import x\n"
+    graph = planted_graph(
+        tmp_path,
+        {
+            **{
+                f"{wing}/__init__.py": ""
+                for wing in ("experiments", "analysis", "book")
+            },
+            "core.py": "from gaaf.experiments import runs\n",
+            "experiments/runs.py": "",
+            "analysis/stats.py": "def f():\n    from gaaf.book import x\n",
+            "book/x.py": "from gaaf.analysis import stats\n",
+        },
     )
-    (pkg / "book" / "x.py").write_text("from gaaf.analysis import stats\n")
-    global ROOT
-    saved, ROOT = ROOT, tmp_path
-    try:
-        graph = import_graph(pkg)
-    finally:
-        ROOT = saved
     assert upward_imports(graph) == [
         ("gaaf.analysis.stats", "gaaf.book"),
         ("gaaf.analysis.stats", "gaaf.book.x"),
