@@ -207,7 +207,7 @@ def test_the_matched_reading_follows_the_verdict():
 
     def verdict(word, ratio):
         e = Effect("x", "dropout", (5, 5), 1.0, ratio, None, None, 5.0, True, word, 1)
-        return Verdict("c", word, "s", (e,))
+        return Verdict("c", word, (e,))
 
     assert "not from acceleration" in readings.matched_reading(
         verdict(CONTRADICTED, 0.9)
@@ -215,4 +215,4 @@ def test_the_matched_reading_follows_the_verdict():
     assert "as the paper's acceleration has it" in readings.matched_reading(
         verdict(SUPPORTED, 4.0)
     )
-    assert "not measured" in readings.matched_reading(Verdict("c", "w", "s", ()))
+    assert "not measured" in readings.matched_reading(Verdict("c", "w", ()))

@@ -328,17 +328,36 @@ def combine(effects: Sequence[Effect]) -> tuple[str, Effect | None]:
 
 
 class Verdict(NamedTuple):
-    """A claim's verdict: its ``word``, a ``sentence`` that states it and the
-    comparison that decided it, the comparisons (``numbers``) and further measured
-    statements (``details``, e.g. one-seed sensitivity runs, which no interval can
-    judge)."""
+    """A claim's verdict: its ``word``, the comparisons (``numbers``) with the one that
+    decided it, and further measured statements (``details``, e.g. one-seed
+    sensitivity runs, which no interval can judge). Its sentences are built from these
+    facts (:attr:`tally`, :attr:`sentence`), never parsed back out of them."""
 
     claim: str
     word: str
-    sentence: str
     numbers: tuple[Effect, ...]
     details: tuple[str, ...] = ()
     decided_by: Effect | None = None
+
+    @property
+    def tested(self) -> tuple[int, int]:
+        """How many of the claim's judged comparisons were tested, of how many."""
+        counted = [e for e in self.numbers if e.judged]
+        return sum(e.word != NOT_TESTED for e in counted), len(counted)
+
+    @property
+    def tally(self) -> str:
+        """What the word rests on: ``"2 of 3 comparisons tested; decided by ..."``."""
+        tested, counted = self.tested
+        text = f"{tested} of {counted} comparisons tested"
+        if self.decided_by is not None and tested > 1:
+            text += f"; decided by {self.decided_by.what} ({self.decided_by.word})"
+        return text + "."
+
+    @property
+    def sentence(self) -> str:
+        """The claim, its word and its :attr:`tally`, in Markdown."""
+        return f"**{self.claim}: {self.word}.** {self.tally}"
 
     def markdown(self) -> str:
         """The sentence, then one bullet per comparison and per detail."""
@@ -351,13 +370,4 @@ def verdict(
     """``claim``'s verdict from its comparisons, corrected as one family."""
     judged = family(effects)
     word, decider = combine(judged)
-    counted = [e for e in judged if e.judged]
-    tested = [e for e in counted if e.word != NOT_TESTED]
-    sentence = (
-        f"**{claim}: {word}.** {len(tested)} of {len(counted)} comparisons tested"
-    )
-    if decider is not None and len(tested) > 1:
-        sentence += f"; decided by {decider.what} ({decider.word})."
-    else:
-        sentence += "."
-    return Verdict(claim, word, sentence, tuple(judged), tuple(details), decider)
+    return Verdict(claim, word, tuple(judged), tuple(details), decider)

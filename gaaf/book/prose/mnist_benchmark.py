@@ -126,7 +126,7 @@ def verdict_text(groups: Groups, target: float = SPEED_TARGET) -> str:
     ratio = f", ×{number(speed.ratio)}" if speed.ratio is not None else ""
     return "\n".join(
         [
-            f"**Claim 4 on MNIST: {v.word}.** {v.sentence.split('** ', 1)[1]}",
+            f"**Claim 4 on MNIST: {v.word}.** {v.tally}",
             "",
             f"- *Fewer epochs than dropout: {epochs.word}.* Best epoch GAAF "
             f"{_mean(g, 'best_epoch')} against dropout {_mean(d, 'best_epoch')}: "
