@@ -347,7 +347,8 @@ class Verdict(NamedTuple):
 
     @property
     def tally(self) -> str:
-        """What the word rests on: ``"2 of 3 comparisons tested; decided by ..."``."""
+        """The comparisons the word rests on, as in ``"2 of 3 comparisons tested;
+        decided by ..."``."""
         tested, counted = self.tested
         text = f"{tested} of {counted} comparisons tested"
         if self.decided_by is not None and tested > 1:
