@@ -1,4 +1,5 @@
-"""GAAF's forward change against its bound (gaaf.analysis.bounds), as the GAAF chapter shows it."""
+"""GAAF's forward change against its bound (gaaf.analysis.bounds), and as the GAAF
+chapter shows it (gaaf.book.prose.gaaf_derived)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from gaaf.analysis.bounds import (
     ForwardError,
     forward_errors,
     forward_points,
-    forward_sentence,
-    forward_table,
     worst,
 )
+from gaaf.book.prose.gaaf_derived import forward_sentence, forward_table
 
 
 def test_the_points_are_uniform_and_multiples_of_one_over_k():

@@ -5,6 +5,7 @@ weakest comparison decides a claim."""
 from __future__ import annotations
 
 import pytest
+from builders import make_record
 
 from gaaf.analysis import claims, stats, verdicts
 from gaaf.analysis.verdicts import (
@@ -16,8 +17,9 @@ from gaaf.analysis.verdicts import (
     SUPPORTED,
     UNRESOLVED,
 )
-from gaaf.book import tables
+from gaaf.book import tables, wording
 from gaaf.experiments import plans
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import NOT_RUN
 
 
@@ -104,12 +106,10 @@ def test_the_smallest_resolvable_difference_grows_as_seeds_shrink():
     assert many.resolvable == pytest.approx(2.9 * se, rel=0.05)
 
 
-def rec(acc: float, epoch: int, seed: int = 0) -> dict:
-    return {
-        "config": plans.mnist_config("smoke", seed=seed).to_dict(),
-        "test_acc": acc,
-        "best_epoch": epoch,
-    }
+def rec(acc: float, epoch: int, seed: int = 0, **fields) -> Record:
+    """A smoke-profile record: test accuracy ``acc``, best epoch ``epoch``."""
+    config = plans.mnist_config("smoke", seed=seed)
+    return make_record(config=config, test_acc=acc, best_epoch=epoch, **fields)
 
 
 def mnist_groups(dropout_accs, gaaf_accs, gaaf_epochs=(10, 11, 9, 10, 10)):
@@ -144,11 +144,11 @@ def test_claim4_counts_seeds_per_group_and_is_decided_by_its_weakest_part():
     assert vs_dropout.within is False and vs_dropout.p_adjusted < 0.05
     assert vs_dropout.word == CONTRADICTED
     assert verdict.word == CONTRADICTED and verdict.decided_by is vs_dropout
-    text = verdict.markdown()
+    text = wording.markdown(verdict)
     assert "(5 vs 3 seeds; Welch p" in text and "exact test p = " in text
     assert "the paper: -0.05, which it calls reaching" in text
     assert "decided by test accuracy (points), GAAF - dropout (contradicted)" in (
-        verdict.sentence
+        wording.sentence(verdict)
     )
 
 
@@ -157,7 +157,7 @@ def test_claim4_an_unresolved_shortfall_is_unresolved_with_its_resolution():
     groups = mnist_groups([0.984, 0.985, 0.983], [0.975, 0.99, 0.978, 0.99, 0.98])
     vs_dropout = claims.claim4(groups).numbers[2]
     assert vs_dropout.word == UNRESOLVED and vs_dropout.within is False
-    line = claims.claim4(groups).markdown().splitlines()[4]
+    line = wording.markdown(claims.claim4(groups)).splitlines()[4]
     assert "these seeds resolve differences of" in line
 
 
@@ -183,27 +183,32 @@ def test_claim4_against_the_paper_and_not_tested():
     single = mnist_groups([0.984], [0.982, 0.9815, 0.983, 0.9825, 0.982])
     verdict = claims.claim4(single)
     assert [e.word for e in verdict.numbers] == [NOT_TESTED, SUPPORTED, NOT_TESTED]
-    assert "(5 vs 1 seeds: an interval needs at least 2 per side)" in verdict.markdown()
-    assert verdict.sentence.endswith("1 of 3 comparisons tested.")
+    assert "(5 vs 1 seeds: an interval needs at least 2 per side)" in wording.markdown(
+        verdict
+    )
+    assert wording.sentence(verdict).endswith("1 of 3 comparisons tested.")
     # no records at all
     verdict = claims.claim4({"base": [], "dropout": [], "gaaf": []})
     assert verdict.word == NOT_TESTED
-    assert f"epochs to converge, GAAF - dropout: {NOT_RUN}." in verdict.markdown()
+    assert f"epochs to converge, GAAF - dropout: {NOT_RUN}." in wording.markdown(
+        verdict
+    )
 
 
-def probed(corr, sat, flow, seed=0) -> dict:
-    record = rec(0.98, len(flow), seed)
-    record["epochs_run"] = len(flow)
-    record["config"]["widths"] = [8, 8, 8]
+def probed(corr, sat, flow, seed=0, gradient_flow=None) -> Record:
+    """A record with the test probes and the gradient flow ``dz`` per epoch ``flow``
+    (or the whole ``gradient_flow`` probe given)."""
     mean = [sum(e[k] for e in flow) / len(flow) for k in range(3)]
-    record["probes"] = {
-        "gradient_flow": {"per_epoch": {"dz": flow}, "mean": {"dz": mean}},
+    probes = {
+        "gradient_flow": gradient_flow
+        or {"per_epoch": {"dz": flow}, "mean": {"dz": mean}},
         "test": {
             "correlations": [{"mean_abs": c} for c in corr],
             "net_inputs": [{"saturated": s} for s in sat],
         },
     }
-    return record
+    epochs = len(flow)
+    return rec(0.98, epochs, seed, epochs_run=epochs, widths=[8, 8, 8], probes=probes)
 
 
 def probed_groups(dropout_flow: float) -> dict:
@@ -232,12 +237,12 @@ def test_claims_1_to_3_compare_each_layer_with_the_base():
     assert layer3.word == SUPPORTED and layer3.ratio == pytest.approx(0.45 / 0.3)
     assert all(e.word == NOT_IN_PAPER and e.diff is None for e in gaaf)
     assert verdict.word == UNRESOLVED and verdict.decided_by is layer1
-    assert f"GAAF vs base: {NOT_RUN}" in verdict.markdown()
+    assert f"GAAF vs base: {NOT_RUN}" in wording.markdown(verdict)
     # gradient flow (5.5 + 5.6 + 5.5) / 3 against 1.05: ×5.27, the paper's ×4.7 to ×6.2
     verdict = claims.claim2(groups)
     assert [e.word for e in verdict.numbers[:3]] == [SUPPORTED] * 3
     assert verdict.numbers[0].ratio == pytest.approx((16.6 / 3) / 1.05)
-    assert "first 2 epochs, layer 1, dropout vs base" in verdict.markdown()
+    assert "first 2 epochs, layer 1, dropout vs base" in wording.markdown(verdict)
     # ×1.6 is in the paper's direction but under half its size
     assert claims.claim2(probed_groups(dropout_flow=1.7)).word == SMALLER
     # ×1.45: resolved alone in each layer (p = 0.018), not after Holm over the three
@@ -246,8 +251,13 @@ def test_claims_1_to_3_compare_each_layer_with_the_base():
     verdict = claims.claim3(groups)
     assert verdict.word == SUPPORTED
     # 0.61 / 3 over 0.105, 0.91 / 3 over 0.1, 1.51 / 3 over 0.1
-    assert "dropout / base by layer (×1.94, ×3.03, ×5.03" in verdict.markdown()
-    assert "rises with every layer." in verdict.markdown()
+    trend = verdict.details[0]
+    assert trend.relative and trend.rising
+    assert trend.values == pytest.approx(
+        (0.61 / 3 / 0.105, 0.91 / 3 / 0.1, 1.51 / 3 / 0.1)
+    )
+    assert "dropout / base by layer (×1.94, ×3.03, ×5.03" in wording.markdown(verdict)
+    assert "rises with every layer." in wording.markdown(verdict)
 
 
 def test_sensitivity_runs_are_reported_not_judged():
@@ -258,9 +268,13 @@ def test_sensitivity_runs_are_reported_not_judged():
         "lr 0.01: gaaf": [],
     }
     verdict = claims.claim1(groups, sensitivity)
-    assert verdict.details == (
+    (found,) = verdict.details
+    assert isinstance(found, claims.SensitivityRatios)
+    assert found.name == "lr 0.01: dropout 0.5" and found.seeds == (1, 1)
+    assert found.ratios == pytest.approx((1.0, 1.5, 1.5)) and found.higher == 2
+    assert wording.detail(found) == (
         "- mean |correlation|, lr 0.01: dropout 0.5 / base (1 vs 1 seeds): higher in 2 "
-        "of 3 layers (×1.00, ×1.50, ×1.50, layer 1 first).",
+        "of 3 layers (×1.00, ×1.50, ×1.50, layer 1 first)."
     )
     sens4 = {
         "lr 0.01: base": [rec(0.97, 40)],
@@ -268,8 +282,9 @@ def test_sensitivity_runs_are_reported_not_judged():
         "lr 0.01: dropout 0.5": [rec(0.985, 300)],
         "lr 0.01: dropout 0.25": [rec(0.975, 200)],
     }
-    (line,) = claims.claim4(mnist_groups([0.98] * 3, [0.98] * 5), sens4).details
-    assert line == (
+    (run,) = claims.claim4(mnist_groups([0.98] * 3, [0.98] * 5), sens4).details
+    assert run == claims.SensitivityRun("lr 0.01", 2, 1, 2, pytest.approx(1.0))
+    assert wording.detail(run) == (
         "- sensitivity setting lr 0.01: GAAF converged in fewer epochs than 2 of 2 "
         "dropout runs, and was at least as accurate as 1 of 2; GAAF +1.00 points vs base."
     )
@@ -277,7 +292,7 @@ def test_sensitivity_runs_are_reported_not_judged():
 
 def test_the_cnn_claim_with_one_seed_is_not_tested():
     groups = {
-        f"{d}: {v}": [{"test_acc": acc}]
+        f"{d}: {v}": [make_record(config=plans.cnn_config(d, "full", v), test_acc=acc)]
         for d in ("fashion_mnist", "cifar10")
         for v, acc in (("base", 0.9), ("bn", 0.92), ("gaaf", 0.91), ("bn_gaaf", 0.93))
     }
@@ -286,18 +301,20 @@ def test_the_cnn_claim_with_one_seed_is_not_tested():
     assert words == [NOT_IN_PAPER, NOT_IN_PAPER, NOT_TESTED, NOT_TESTED]
     assert verdict.word == NOT_TESTED
     assert verdict.numbers[2].paper == pytest.approx(90.16 - 89.55)
-    assert verdict.sentence.endswith("0 of 2 comparisons tested.")
+    assert wording.sentence(verdict).endswith("0 of 2 comparisons tested.")
 
 
-def flowing(dz, dh, dw, seed, sat=(0.1, 0.1, 0.1), epochs=2) -> dict:
-    """A record whose gradient flow is constant over ``epochs`` epochs."""
-    record = probed([0.1] * 3, list(sat), [list(dz)] * epochs, seed)
+def flowing(
+    dz, dh, dw, seed, sat=(0.1, 0.1, 0.1), epochs=2, dz_per_epoch=None
+) -> Record:
+    """A record whose gradient flow is constant over ``epochs`` epochs (``dz`` per
+    epoch may differ from its mean: ``dz_per_epoch``)."""
     flow = {"dz": list(dz), "dh": list(dh), "dw": list(dw)}
-    record["probes"]["gradient_flow"] = {
-        "per_epoch": {q: [v] * epochs for q, v in flow.items()},
-        "mean": flow,
-    }
-    return record
+    per_epoch = {q: [v] * epochs for q, v in flow.items()}
+    if dz_per_epoch is not None:
+        per_epoch["dz"] = dz_per_epoch
+    gradient_flow = {"per_epoch": per_epoch, "mean": flow}
+    return probed([0.1] * 3, list(sat), [list(dz)] * epochs, seed, gradient_flow)
 
 
 def test_claim2_per_quantity_which_the_paper_reports_and_the_slope_factor():
@@ -307,10 +324,16 @@ def test_claim2_per_quantity_which_the_paper_reports_and_the_slope_factor():
         flowing([1.1] * 3, [2.0] * 3, [1.1 * w for w in paper_base], 1),
     ]
     dropout = [
-        flowing([2.0] * 3, [8.0] * 3, [5 * w for w in paper_base], s, sat=(0.4,) * 3)
+        flowing(
+            [2.0] * 3,
+            [8.0] * 3,
+            [5 * w for w in paper_base],
+            s,
+            sat=(0.4,) * 3,
+            dz_per_epoch=[[2.2] * 3] * 2 if s == 1 else None,
+        )
         for s in range(3)
     ]
-    dropout[1]["probes"]["gradient_flow"]["per_epoch"]["dz"] = [[2.2] * 3] * 2
     groups = {"base": base, "dropout": dropout, "gaaf": []}
     dw = claims.claim2(groups, quantity="dw")
     assert dw.claim.startswith("Claim 2 measured as |dL/dW|")
@@ -331,20 +354,22 @@ def test_claim2_per_quantity_which_the_paper_reports_and_the_slope_factor():
     assert first.test.p < 0.05 < first.p_adjusted and mechanism.word == UNRESOLVED
     assert mechanism.numbers[0].diff == pytest.approx((0.25 * 2 + 0.275) / 3 - 0.525)
     # dz x(6.2/3)/1.05 = slope factor x((6.2/3)/1.05)/(8/2) times dh x(8/2)
+    first_layer = mechanism.details[0]
+    assert first_layer.layer == 1 and first_layer.dh == pytest.approx(4.0)
+    assert first_layer.slope == pytest.approx((6.2 / 3) / 1.05 / 4)
     assert "layer 1: |dL/dz| ×1.97 = slope factor ×0.49 times |dL/dh| ×4.00" in (
-        mechanism.markdown()
+        wording.markdown(mechanism)
     )
     # saturation by layer in absolute terms
-    assert (
-        "dropout: saturated fraction 40.0%, 40.0%, 40.0%"
-        in claims.claim3(groups).markdown()
+    assert "dropout: saturated fraction 40.0%, 40.0%, 40.0%" in wording.markdown(
+        claims.claim3(groups)
     )
 
 
-def curve(accs, seed) -> dict:
-    record = rec(0.98, len(accs), seed)
-    record["history"] = [{"epoch": e + 1, "val_acc": a} for e, a in enumerate(accs)]
-    return record
+def curve(accs, seed) -> Record:
+    """A record whose validation accuracy per epoch is ``accs``."""
+    history = [{"epoch": e + 1, "val_acc": a} for e, a in enumerate(accs)]
+    return rec(0.98, len(accs), seed, history=history)
 
 
 def test_speed_without_the_stopping_rule():
@@ -356,7 +381,7 @@ def test_speed_without_the_stopping_rule():
     vs_dropout, vs_base = verdict.numbers
     assert vs_dropout.diff == pytest.approx(1.5 - 4) and vs_dropout.n == (2, 3)
     assert vs_base.word == NOT_TESTED and vs_base.n == (2, 0)
-    assert "- base: 0 of 2 runs reached it." in verdict.markdown()
+    assert "- base: 0 of 2 runs reached it." in wording.markdown(verdict)
     headers, rows = tables.speed_table(groups, 0.98, epochs=(1, 3))
     assert headers == ["", "first epoch at 98%", "after 1 epochs", "after 3 epochs"]
     assert rows[2] == [
@@ -366,3 +391,8 @@ def test_speed_without_the_stopping_rule():
         "99.00 (1 seed)",
     ]
     assert rows[0][1] == NOT_RUN
+
+
+def test_a_detail_without_a_template_is_an_error():
+    with pytest.raises(TypeError, match="no wording for a detail of type dict"):
+        wording.detail({"a": 1})

@@ -8,33 +8,32 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
+from builders import make_record
 
 from gaaf.book import cost_tables, status
 from gaaf.book.figures import style
 from gaaf.book.figures.costs import cost_figure, wall_time_figure
 from gaaf.book.prose import cnn_benchmark
 from gaaf.experiments import plans
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import NOT_RUN, Runs
 
 
-def rec(acc: float, epochs: int = 3, val: float | None = None, **config) -> dict:
-    history = [{"epoch": e + 1, "val_acc": 0.9} for e in range(epochs)]
-    return {
-        "test_acc": acc,
-        "val_acc": acc if val is None else val,
-        "best_epoch": epochs,
-        "history": history,
-        "config": {
-            "dataset": "mnist",
-            "batch_size": 100,
-            "train_subset": None,
-            "activation": "tanh",
-            "dropout_input": 0.0,
-            "dropout_hidden": 0.0,
-            **config,
-        },
-        "provenance": {"wall_seconds": 60.0 * epochs, "device": "cpu"},
-    }
+def rec(
+    acc: float, epochs: int = 3, val: float | None = None, last=0.9, **config
+) -> Record:
+    """An MNIST record of ``epochs`` epochs at 90% validation accuracy (the last at
+    ``last``), a minute each."""
+    history = [{"epoch": e + 1, "val_acc": 0.9} for e in range(epochs - 1)]
+    history.append({"epoch": epochs, "val_acc": last})
+    return make_record(
+        test_acc=acc,
+        val_acc=val,
+        best_epoch=epochs,
+        history=history,
+        provenance={"wall_seconds": 60.0 * epochs},
+        **config,
+    )
 
 
 def test_the_shift_sweep_reuses_the_default_runs_and_matches_the_queue():
@@ -100,7 +99,7 @@ def test_describe_names_the_datasets_not_the_download_error():
 
 
 def test_the_pilot_shows_diverged_runs_in_the_table():
-    diverged = {"diverged": {"epoch": 1}, "history": []}
+    diverged = make_record(diverged=1)
     groups = {
         f"lr {lr:g}: {v}": [] for lr in plans.CNN_LR_PILOT for v in plans.CNN_VARIANTS
     }
@@ -144,7 +143,7 @@ def test_the_shift_sentence_says_whether_accuracy_depends_on_the_shift():
 
 
 def test_the_shift_sweep_counts_runs_that_did_not_train():
-    diverged = {"diverged": {"epoch": 1}, "history": []}
+    diverged = make_record(diverged=1)
     groups = {
         "shift 0": [rec(0.10), rec(0.88), rec(0.89)],
         plans.DEFAULT_SHIFT: [rec(0.90), rec(0.89), rec(0.88)],
@@ -167,9 +166,7 @@ def test_time_to_accuracy_multiplies_step_cost_by_epochs():
         ],
         "provenance": {"device": "cpu"},
     }
-    groups = {"base": [rec(0.98, epochs=10)], "gaaf": [rec(0.98, epochs=5)]}
-    for r in groups["gaaf"]:
-        r["history"][-1]["val_acc"] = 0.985
+    groups = {"base": [rec(0.98, epochs=10)], "gaaf": [rec(0.98, 5, last=0.985)]}
     (base, gaaf) = cost_tables.times_to_accuracy(step, groups)
     assert base.steps_per_epoch == 500  # 50,000 MNIST training images, batches of 100
     assert base.minutes(base.converge_epochs) == pytest.approx(10 * 500 * 10 / 60e3)

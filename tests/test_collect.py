@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from builders import make_record
 
 from gaaf.experiments import plans, runs, selection
 from gaaf.experiments.data import DataError
@@ -103,14 +104,15 @@ def test_records_of_calls_the_plan_with_its_options_or_shows_nothing(
 
 
 def test_incomplete_names_the_groups_with_fewer_records_than_planned():
+    a, b = make_record(seed=0), make_record(seed=1)
     shown = runs.Runs(
         "full",
-        {"a": [{}, {}], "b": [{}], "c": []},
+        {"a": [a, b], "b": [a], "c": []},
         {"a": 2, "b": 3, "c": 1},
-        diverged={"b": [{"diverged": 2}]},  # a diverged run has its record
+        diverged={"b": [make_record(diverged=2)]},  # a diverged run has its record
     )
     assert shown.incomplete() == {"b": (2, 3), "c": (0, 1)}
-    assert runs.Runs("full", {"a": [{}]}, {"a": 1}).incomplete() == {}
+    assert runs.Runs("full", {"a": [a]}, {"a": 1}).incomplete() == {}
 
 
 def test_a_plan_that_follows_other_records_is_never_trained_at_default(tmp_path):

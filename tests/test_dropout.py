@@ -18,7 +18,7 @@ from gaaf.analysis.variance import (
     SlopeGains,
     approximation_gap,
     expected_slope,
-    gaaf_finding,
+    gaaf_facts,
     gain_crossover,
     monte_carlo_slope,
     net_input_moments,
@@ -28,9 +28,11 @@ from gaaf.analysis.variance import (
     slope_gains,
     tanh_slope,
     unit_gains,
-    variance_finding,
+    variance_facts,
     weight_std_for_gain,
 )
+from gaaf.book.prose.dropout_variance import variance_finding
+from gaaf.book.prose.gaaf_derived import gaaf_finding
 
 
 def generator(seed: int = 0) -> torch.Generator:
@@ -304,25 +306,64 @@ def comparison(dropout, gaaf):
     )
 
 
-def test_the_findings_follow_the_numbers():
-    text = variance_finding(
-        gains([0.0, 3.0, 6.0], [0.8, 2.0, 2.1]), 3.0, 5.0, 0.05, XAVIER_STD_1024
+def test_the_variance_facts_follow_the_numbers():
+    facts = variance_facts(
+        gains([0.0, 3.0, 6.0], [0.8, 2.0, 2.1]), 3.2, 5.0, 0.05, XAVIER_STD_1024
     )
     # sigma = 1 here: limit exp(2) = 7.39 reaches 5; 2.0 times at z0 = 3 is more
+    assert (facts.p, facts.z0, facts.sigma) == (0.5, 3.0, 1.0)
+    assert (facts.gain, facts.kept) == (2.0, 0.8)
+    assert facts.limit == pytest.approx(math.exp(2))
+    assert (facts.factor, facts.needed_std, facts.weight_std) == (
+        5.0,
+        0.05,
+        XAVIER_STD_1024,
+    )
+    assert facts.holds and facts.reaches
+    assert facts.needed_ratio == pytest.approx(1.6)
+    assert all(type(v) in (float, bool) for v in facts)
+    facts = variance_facts(gains([0.0, 3.0], [0.8, 0.9]), 3.0, 10.0, 0.05, 0.05)
+    assert not facts.holds and not facts.reaches and facts.needed_ratio == 1.0
+
+
+def test_the_gaaf_facts_follow_the_numbers():
+    facts = gaaf_facts(comparison([0.7, 0.02], [2.0, 0.08]), 2.9, 4e-5, 5e-5, True)
+    assert (facts.p, facts.change, facts.bound, facts.within) == (0.5, 4e-5, 5e-5, True)
+    assert facts.z0 == 3.0
+    assert facts.by_gaaf == pytest.approx(8.0)
+    assert facts.by_dropout == pytest.approx(2.0)
+    assert (facts.plain_at_0, facts.dropout_at_0, facts.gaaf_at_0) == (1.0, 0.7, 2.0)
+    assert facts.dropout_lowers
+    assert all(type(v) in (float, bool) for v in facts)
+    facts = gaaf_facts(comparison([1.2, 0.02], [2.0, 0.08]), 3.0, 1e-4, 5e-5, False)
+    assert not facts.within and not facts.dropout_lowers
+
+
+def test_the_book_words_the_findings():
+    facts = variance_facts(
+        gains([0.0, 3.0, 6.0], [0.8, 2.0, 2.1]), 3.0, 5.0, 0.05, XAVIER_STD_1024
+    )
+    text = variance_finding(facts)
     assert (
         "argument holds" in text and "more slope than without dropout (2 times" in text
     )
     assert "7.39" in text and "reaches the paper's factor of 5" in text
     assert "keeps 80%" in text and "1.6 times the initial one" in text
-    text = variance_finding(gains([0.0, 3.0], [0.8, 0.9]), 3.0, 10.0, 0.05, 0.05)
+    text = variance_finding(
+        variance_facts(gains([0.0, 3.0], [0.8, 0.9]), 3.0, 10.0, 0.05, 0.05)
+    )
     assert "argument does not hold" in text and "on average no more slope" in text
     assert "stays below the paper's factor of 10" in text
-    text = gaaf_finding(comparison([0.7, 0.02], [2.0, 0.08]), 3.0, 4e-5, 5e-5, True)
+    text = gaaf_finding(
+        gaaf_facts(comparison([0.7, 0.02], [2.0, 0.08]), 3.0, 4e-5, 5e-5, True)
+    )
     assert (
         "4 × 10⁻⁵, is within float rounding of its bound max(s)/2K = 5 × 10⁻⁵" in text
     )
     assert "multiplies tanh' by 8" in text and "on average by 2 " in text
     assert "dropout lowers the slope (to 0.7)" in text and "raises it to 2." in text
-    text = gaaf_finding(comparison([1.2, 0.02], [2.0, 0.08]), 3.0, 1e-4, 5e-5, False)
+    text = gaaf_finding(
+        gaaf_facts(comparison([1.2, 0.02], [2.0, 0.08]), 3.0, 1e-4, 5e-5, False)
+    )
     assert "exceeds, beyond rounding, its bound" in text
     assert "dropout raises the slope" in text

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from builders import make_record
 from torch import nn
 
 from gaaf.activations import GAAF
@@ -380,11 +381,8 @@ def test_a_damaged_record_is_an_error_naming_it(tmp_path):
 
 def test_aggregation_matches_a_hand_computation():
     def record(seed, acc, epoch, **changes):
-        return {
-            "config": ExperimentConfig(seed=seed, **changes).to_dict(),
-            "test_acc": acc,
-            "best_epoch": epoch,
-        }
+        config = ExperimentConfig(seed=seed, **changes)
+        return make_record(config=config, test_acc=acc, best_epoch=epoch)
 
     records = [
         record(0, 0.980, 80),

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from builders import make_record
 from torch import nn
 
 import gaaf.__main__ as cli
 from gaaf.analysis import measures
-from gaaf.experiments import plans, probes, selection, train
+from gaaf.experiments import plans, probes, records, selection, train
 from gaaf.experiments.config import ExperimentConfig
 from gaaf.experiments.models import build_model
 from gaaf.experiments.runs import find_record
@@ -80,14 +81,17 @@ def test_the_layer_rate_control_uses_gaafs_measured_gains():
 # ----------------------------------------------------------------------- selection
 
 
-def record(val_acc, *, diverged=False, capped=False, patience=20):
+def record(val_acc, *, diverged=False, capped=False, patience=20) -> records.Record:
+    """A record at validation accuracy ``val_acc``: one that diverged in epoch 3, or
+    one stopped by the epoch cap instead of early stopping."""
     if diverged:
-        return {"config": {"patience": patience}, "diverged": {"epoch": 3}}
-    return {
-        "config": {"patience": patience},
-        "val_acc": val_acc,
-        "stopped_early": not capped,
-    }
+        return make_record(patience=patience, diverged=3)
+    return make_record(
+        val_acc=val_acc,
+        stopped_early=not capped,
+        epochs_run=300 if capped else None,  # the full profile's epoch cap
+        patience=patience,
+    )
 
 
 def test_the_rate_with_the_best_mean_validation_accuracy_is_chosen():
@@ -243,7 +247,7 @@ def _as_old(config, results: Path, tamper: bool = False) -> dict:
         del record["probes"][p]
     if tamper:
         record["history"][0]["val_acc"] += 0.001
-    record = runs.seal({k: v for k, v in record.items() if k != "digest"})
+    record = records.seal({k: v for k, v in record.items() if k != "digest"})
     path.write_text(json.dumps(record))
     return record
 

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import make_record
 
 from gaaf.analysis import fairness, matched_loss, measures, stats
 from gaaf.analysis.verdicts import CONTRADICTED, NOT_IN_PAPER, SUPPORTED, UNRESOLVED
-from gaaf.book import fair_tables
+from gaaf.book import fair_tables, wording
 from gaaf.experiments import plans
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import find_record
 from gaaf.experiments.selection import Selected
 
@@ -22,26 +24,28 @@ ROOT = Path(__file__).resolve().parents[1]
 # ----------------------------------------------------------- gradient at a given loss
 
 
-def run(losses, grads, seed=0, best=None) -> dict:
+def run(losses, grads, seed=0, best=None, first=None) -> Record:
     """A record whose epoch e has running training loss ``losses[e]`` and the same
-    mean gradient ``grads[e]`` in each of three layers."""
+    mean gradient ``grads[e]`` in each of three layers (in epoch 1: ``first``, if
+    given, which leaves the whole-run mean as ``grads`` has it)."""
     per_epoch = [[g, g, g] for g in grads]
-    return {
-        "config": {"seed": seed, "widths": [8, 8, 8], "patience": 20},
-        "history": [
-            {"epoch": i + 1, "train_loss": x, "val_acc": 0.9}
-            for i, x in enumerate(losses)
-        ],
-        "best_epoch": best or len(losses),
-        "epochs_run": len(losses),
-        "stopped_early": True,
-        "probes": {
-            "gradient_flow": {
-                "per_epoch": {"dw": per_epoch, "dz": per_epoch, "dh": per_epoch},
-                "mean": {q: [sum(grads) / len(grads)] * 3 for q in ("dw", "dz", "dh")},
-            }
-        },
+    if first is not None:
+        per_epoch[0] = [first] * 3
+    history = [
+        {"epoch": i + 1, "train_loss": x, "val_acc": 0.9} for i, x in enumerate(losses)
+    ]
+    flow = {
+        "per_epoch": {"dw": per_epoch, "dz": per_epoch, "dh": per_epoch},
+        "mean": {q: [sum(grads) / len(grads)] * 3 for q in ("dw", "dz", "dh")},
     }
+    return make_record(
+        seed=seed,
+        widths=[8, 8, 8],
+        patience=20,
+        history=history,
+        best_epoch=best,
+        probes={"gradient_flow": flow},
+    )
 
 
 def test_the_gradient_at_a_loss_is_interpolated_log_log_between_epochs():
@@ -72,8 +76,10 @@ def test_a_larger_whole_run_mean_can_be_a_smaller_gradient_at_equal_loss():
     # base fits fast (its loss and gradient collapse); dropout stays at high loss with
     # a gradient that is, at every equal loss, half the base's
     losses = [1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9]
-    base = [run(losses, [10 * x for x in losses], seed=s) for s in range(3)]
-    base[1]["probes"]["gradient_flow"]["per_epoch"]["dw"][0] = [10.5] * 3
+    base = [
+        run(losses, [10 * x for x in losses], seed=s, first=10.5 if s == 1 else None)
+        for s in range(3)
+    ]
     dropout = [
         run([1.0] + [0.5] * 30, [5.0] + [2.5 + 0.01 * s] * 30, seed=s) for s in range(3)
     ]
@@ -86,7 +92,16 @@ def test_a_larger_whole_run_mean_can_be_a_smaller_gradient_at_equal_loss():
     v = matched_loss.claim2_matched(groups, "dw")
     assert [e.word for e in v.numbers] == [CONTRADICTED] * 3
     assert v.numbers[0].ratio == pytest.approx(0.5, rel=0.05)
-    lines = matched_loss.flow_windows(groups, "dw")
+    middle = matched_loss.judged_loss(v)
+    assert middle == pytest.approx((0.5 * 1.0) ** 0.5, rel=1e-3)
+    at_losses = [d for d in v.details if isinstance(d, matched_loss.RatiosAtLoss)]
+    assert [d.judged for d in at_losses] == [False, False, True, False, False]
+    assert at_losses[2].loss == middle
+    assert at_losses[2].ratios == pytest.approx([0.5] * 3, rel=0.05)
+    windows = matched_loss.flow_windows(groups, "dw")
+    assert [w.window for w in windows] == ["all", 10, "best"]
+    assert windows[0].ratios[0] > 1  # over all iterations: "more gradient"
+    lines = [wording.detail(w) for w in windows]
     assert lines[0].startswith("- dropout / base over all iterations (the paper's")
     assert "over the first 10 epochs" in lines[1]
 
@@ -106,15 +121,10 @@ def test_claim2_at_matched_loss_on_the_committed_records():
 # ------------------------------------------------------------------ paired networks
 
 
-def slope_record(on, off, name="dropout") -> dict:
-    return {
-        "probes": {
-            "noise_slope": {
-                "masks_on": {"slope": list(on)},
-                "masks_off": {"slope": list(off)},
-            }
-        }
-    }
+def slope_record(on, off, name="dropout") -> Record:
+    """A record whose noise-slope probe has slope factors ``on`` and ``off``."""
+    slopes = {"masks_on": {"slope": list(on)}, "masks_off": {"slope": list(off)}}
+    return make_record(probes={"noise_slope": slopes})
 
 
 def test_a_paired_test_uses_the_pairs():
@@ -139,20 +149,22 @@ def test_the_slope_mechanism_within_one_network():
     assert v.word == SUPPORTED and "dropout's masks injected" in v.numbers[0].what
 
 
-def flat_record(rises, accs) -> dict:
-    return {
-        "probes": {
+def flat_record(rises, accs) -> Record:
+    """A record whose loss rises by ``rises`` under weight perturbations and whose
+    accuracies under input noise are ``accs``."""
+    return make_record(
+        probes={
             "flatness": {"perturbed": [{"rise": x} for x in rises]},
             "input_noise": {"noisy": [{"acc": a} for a in accs]},
         }
-    }
+    )
 
 
 def test_flatness_and_robustness_are_judged_by_direction():
-    base = [flat_record([0.10 + 0.001 * s, 0.40], [0.97, 0.90, 0.70]) for s in range(3)]
-    for r, extra in zip(base, (0.0, 0.01, 0.02), strict=True):
-        r["probes"]["input_noise"]["noisy"][2]["acc"] += extra
-        r["probes"]["flatness"]["perturbed"][1]["rise"] += extra
+    base = [
+        flat_record([0.10 + 0.001 * s, 0.40 + extra], [0.97, 0.90, 0.70 + extra])
+        for s, extra in enumerate((0.0, 0.01, 0.02))
+    ]
     flatter = [
         flat_record([0.05 + 0.001 * s, 0.20 + 0.01 * s], [0.97, 0.95, 0.90 + 0.01 * s])
         for s in range(3)
@@ -169,10 +181,16 @@ def test_flatness_and_robustness_are_judged_by_direction():
 
 
 def test_censored_runs_are_counted_and_kept_out():
-    capped = {"config": {"patience": 20}, "stopped_early": False, "epochs_run": 300}
-    stopped = {"config": {"patience": 20}, "stopped_early": True, "epochs_run": 40}
-    for r in (capped, stopped):
-        r.update(val_acc=0.98, history=[{"val_acc": 0.97}] * r["epochs_run"])
+    capped, stopped = (
+        make_record(
+            patience=20,
+            stopped_early=epochs < 300,
+            epochs_run=epochs,
+            val_acc=0.98,
+            history=[{"val_acc": 0.97}] * epochs,
+        )
+        for epochs in (300, 40)
+    )
     assert fairness.uncensored({"a": [capped, stopped]}) == {"a": [stopped]}
     headers, (row,) = fair_tables.training_rows({"dropout": [capped, stopped]})
     assert headers[3] == "stopped by the cap" and row[3] == "1 of 2"
@@ -182,7 +200,7 @@ def test_censored_runs_are_counted_and_kept_out():
 
 def test_rate_rows_say_what_the_selection_did():
     def rec(acc):
-        return {"val_acc": acc, "test_acc": acc, "epochs_run": 20}
+        return make_record(val_acc=acc, test_acc=acc, epochs_run=20)
 
     grid = {"base": {0.01: [rec(0.97), rec(0.971)], 0.02: [rec(0.98), None]}}
     chosen = {"base": Selected(0.01, 0.9705, {0.01: 0.9705}, {0.02: "not every seed"})}

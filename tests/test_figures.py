@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from builders import make_record
 
 from gaaf.analysis.stats import probe_histograms
 from gaaf.analysis.variance import (
@@ -46,6 +47,7 @@ from gaaf.book.figures.runs import (
 )
 from gaaf.book.figures.style import problems
 from gaaf.experiments.labels import DISPLAY, display
+from gaaf.experiments.records import Record
 
 
 @pytest.fixture(autouse=True)
@@ -226,17 +228,19 @@ def test_explorer_title_reports_both_slopes():
 # ------------------------------------------------------------------------ records
 
 
-def record(acc: list[float], best: int, dz: list[list[float]]) -> dict:
+def record(acc: list[float], best: int, dz: list[list[float]]) -> Record:
+    """A two-layer record: validation accuracy per epoch ``acc``, ``dz`` per epoch and
+    one histogram of net inputs in both layers."""
     hist = {"edges": [-1.0, 0.0, 1.0], "counts": [3, 1], "below": 0, "above": 0}
-    return {
-        "config": {"widths": [8, 8]},
-        "history": [{"val_acc": a, "val_loss": 1 - a} for a in acc],
-        "best_epoch": best,
-        "probes": {
+    return make_record(
+        widths=[8, 8],
+        history=[{"val_acc": a, "val_loss": 1 - a} for a in acc],
+        best_epoch=best,
+        probes={
             "gradient_flow": {"per_epoch": {"dz": dz}, "mean": {"dz": dz[0]}},
             "test": {"net_inputs": [{"histogram": hist}, {"histogram": hist}]},
         },
-    }
+    )
 
 
 GROUPS = {
@@ -295,18 +299,19 @@ def test_histograms_and_gradient_flow_per_layer():
     assert fig.axes[0].patches[0].get_x() == 1 and problems(fig) == []
 
 
-def three_layers(seed_flow: float) -> dict:
+def three_layers(seed_flow: float) -> Record:
     """A three-layer record: histograms per layer, dz and dh over two epochs."""
     hist = {"edges": [-1.0, 0.0, 1.0], "counts": [1, 1], "below": 0, "above": 0}
     per_epoch = {"dz": [[seed_flow] * 3] * 2, "dh": [[2 * seed_flow] * 3] * 2}
     mean = {q: epochs[0] for q, epochs in per_epoch.items()}
-    return {
-        "config": {"widths": [8, 8, 8]},
-        "probes": {
+    return make_record(
+        widths=[8, 8, 8],
+        epochs_run=2,
+        probes={
             "gradient_flow": {"per_epoch": per_epoch, "mean": mean},
             "test": {"correlations": [{"histogram": hist}] * 3},
         },
-    }
+    )
 
 
 def test_three_layer_figures_wrap_two_panels_a_row_dropout_drawn_on_top():

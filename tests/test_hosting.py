@@ -18,12 +18,13 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from builders import make_record
 from test_notebooks import problems_in, run_setup_cell
 
 import gaaf
 import gaaf.__main__ as cli
 from gaaf.book import chapter as book
-from gaaf.experiments import plans, runs
+from gaaf.experiments import plans, records, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "_build" / "hosting"
@@ -337,11 +338,11 @@ def test_the_progress_lines_count_each_run_once_and_estimate_the_rest(
     shown = progress.PlanProgress([a, b, a])  # a twice: one run
     none = tmp_path / "no-checkpoint.pt"
     shown.starts(a, none)
-    shown.ends(a, {"history": [{}, {}]})
+    shown.ends(a, make_record(config=a, epochs_run=2))
     shown.starts(a, none)  # its second place in the plan: already trained
-    shown.ends(a, {"history": [{}, {}]})
+    shown.ends(a, make_record(config=a, epochs_run=2))
     shown.starts(b, none)
-    shown.ends(b, {"history": [{}]})
+    shown.ends(b, make_record(config=b, epochs_run=1))
     shown.close()
     assert capsys.readouterr().out.splitlines() == [
         f"run 1 of 2: {a.label}, epoch 0/2, elapsed 0 s, ETA for the plan after the "
@@ -408,7 +409,7 @@ def test_n_shards_train_exactly_the_records_of_one_process_and_merge_idempotentl
     first = next(shards[0].glob("*/*.json"))
     record = json.loads(first.read_text())
     record["provenance"]["host"] = "elsewhere"
-    first.write_text(json.dumps(runs.seal(record)))
+    first.write_text(json.dumps(records.seal(record)))
     with pytest.raises(ValueError, match="two different records of one config"):
         book.merge_records(shards, merged)
 
@@ -434,11 +435,12 @@ def test_run_book_and_train_take_a_shard(tmp_path, monkeypatch):
     assert cli.main(["run-book", "--chapter", "intro", "--shard", "4/3"]) == 2
     # train --shard K/N trains the K-th of every N seeds
     trained = []
-    record = {"test_acc": 0.5, "best_epoch": 1, "epochs_run": 2, "train_seconds": 1}
 
     def fake_run(config, *args, **kwargs):
         trained.append(config.seed)
-        return record
+        return make_record(
+            config=config, test_acc=0.5, best_epoch=1, epochs_run=2, train_seconds=1
+        )
 
     monkeypatch.setattr(cli, "run", fake_run)
     monkeypatch.setattr(cli.stats, "aggregate", lambda records: [])

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from builders import make_record
 
 from gaaf.analysis import measures
+from gaaf.experiments.records import Record
 
 
-def record(val_acc, dz=None, dh=None):
+def record(val_acc, dz=None, dh=None) -> Record:
+    """A two-layer record: validation accuracy per epoch ``val_acc``; with ``dz`` and
+    ``dh`` per epoch, a gradient-flow probe (``dw`` as ``dz``)."""
     history = [{"epoch": e + 1, "val_acc": a} for e, a in enumerate(val_acc)]
-    rec = {"label": "test", "history": history}
+    probes = {}
     if dz is not None:
-        flow = {"per_epoch": {"dz": dz, "dh": dh, "dw": dz}}
-        rec["probes"] = {"gradient_flow": flow}
-    return rec
+        probes["gradient_flow"] = {"per_epoch": {"dz": dz, "dh": dh, "dw": dz}}
+    return make_record(widths=(8, 8), history=history, probes=probes)
 
 
 def test_epochs_to_target_is_the_first_epoch_at_or_above_it():

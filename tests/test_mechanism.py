@@ -4,6 +4,7 @@ computed by hand)."""
 from __future__ import annotations
 
 import pytest
+from builders import make_record
 
 from gaaf.analysis.verdicts import (
     CONTRADICTED,
@@ -14,21 +15,33 @@ from gaaf.analysis.verdicts import (
     UNRESOLVED,
 )
 from gaaf.book.prose import mechanism
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import NOT_RUN, Runs
 
 
-def record(test_acc: float, best_epoch: int, val_accs: list[float]) -> dict:
+def record(
+    test_acc: float, best_epoch: int, val_accs: list[float], stopped_early=True
+) -> Record:
+    """A record whose validation accuracy per epoch is ``val_accs``."""
     history = [{"epoch": i + 1, "val_acc": a} for i, a in enumerate(val_accs)]
-    return {"test_acc": test_acc, "best_epoch": best_epoch, "history": history}
+    return make_record(
+        test_acc=test_acc,
+        best_epoch=best_epoch,
+        history=history,
+        stopped_early=stopped_early,
+    )
 
 
-def group(accs: list[float], bests=(5, 6, 7), first=(2, 3, 4)) -> list[dict]:
+def group(
+    accs: list[float], bests=(5, 6, 7), first=(2, 3, 4), stopped_early=True
+) -> list[Record]:
     """One record per accuracy; record i first reaches 98% validation accuracy at
-    epoch ``first[i]`` (None: never)."""
+    epoch ``first[i]`` (None: never). ``stopped_early=False``: stopped by the epoch
+    cap instead."""
     out = []
     for acc, best, at in zip(accs, bests, first, strict=True):
         curve = [0.97] * 8 if at is None else [0.97] * (at - 1) + [0.981] * (9 - at)
-        out.append(record(acc, best, curve))
+        out.append(record(acc, best, curve, stopped_early))
     return out
 
 
@@ -81,7 +94,10 @@ def test_mechanism_table_rows():
 
 
 def test_regime_tables_put_the_papers_numbers_beside_ours():
-    capped = [dict(r, stopped_early=False) for r in BASE[:2]]
+    # BASE's first two records, stopped by the epoch cap
+    capped = group(
+        [0.975, 0.977], bests=(8, 9), first=(None, None), stopped_early=False
+    )
     groups = {"momentum 0: gaaf": GAAF, "momentum 0: base": BASE}
     groups["momentum 0: dropout"] = capped
     planned = {
@@ -114,9 +130,10 @@ def test_regime_tables_put_the_papers_numbers_beside_ours():
 
 def test_regime_finding_orders_the_models_as_the_paper_or_not():
     # momentum 0: GAAF (98.2) > dropout (98.0) > base (97.7); epochs GAAF 6 < base 9
+    dropout = {"accs": [0.980] * 3, "bests": (50, 60, 70)}
     groups = {
         "momentum 0: base": BASE,
-        "momentum 0: dropout": group([0.980] * 3, bests=(50, 60, 70)),
+        "momentum 0: dropout": group(**dropout),
         "momentum 0: gaaf": GAAF,
     }
     planned = {name: 3 for name in groups} | {"momentum 0.9: base": 3}
@@ -131,7 +148,7 @@ def test_regime_finding_orders_the_models_as_the_paper_or_not():
         in text
     )
     # runs stopped by the epoch cap: no ordering is drawn from them
-    capped = [dict(r, stopped_early=False) for r in groups["momentum 0: dropout"]]
+    capped = group(**dropout, stopped_early=False)
     text = mechanism.regime_finding({**groups, "momentum 0: dropout": capped}, planned)
     assert "3 stopped by the epoch cap while still improving" in text
 

@@ -4,30 +4,32 @@ from records: expected values typed by hand from the small records below."""
 from __future__ import annotations
 
 import pytest
+from builders import make_record
 
 from gaaf.analysis import claims
 from gaaf.analysis.stats import probe_value
 from gaaf.book import flow_tables
 from gaaf.book.prose import readings
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import NOT_RUN
 
 
 def flow(
     dz: float, dh: float, dw: float, sat: list[float], seed: int, epochs: int = 2
-) -> dict:
+) -> Record:
     """A three-layer record whose gradients are constant over ``epochs`` epochs."""
     per_epoch = {q: [[v] * 3] * epochs for q, v in (("dz", dz), ("dh", dh), ("dw", dw))}
-    return {
-        "config": {"dataset": "mnist", "widths": [8, 8, 8], "seed": seed},
-        "epochs_run": epochs,
-        "probes": {
-            "gradient_flow": {
-                "per_epoch": per_epoch,
-                "mean": {q: v[0] for q, v in per_epoch.items()},
-            },
+    mean = {q: v[0] for q, v in per_epoch.items()}
+    return make_record(
+        dataset="mnist",
+        widths=[8, 8, 8],
+        seed=seed,
+        epochs_run=epochs,
+        probes={
+            "gradient_flow": {"per_epoch": per_epoch, "mean": mean},
             "test": {"net_inputs": [{"saturated": s} for s in sat]},
         },
-    }
+    )
 
 
 GROUPS = {
@@ -72,7 +74,10 @@ def test_a_verdict_in_brief_and_a_change_per_layer():
     )
     assert "GAAF" in readings.layer_change(GROUPS, SATURATED, "the fraction", "gaaf")
     assert readings.seed_counts(GROUPS) == "2 seeds each"
-    assert readings.seed_counts({"a": [{}], "b": [{}, {}]}) == "1 (a) and 2 (b) seeds"
+    one, two = make_record(seed=0), make_record(seed=1)
+    assert readings.seed_counts({"a": [one], "b": [one, two]}) == (
+        "1 (a) and 2 (b) seeds"
+    )
 
 
 def test_the_slope_factor_is_lower_with_dropout_from_the_first_epoch():
@@ -119,6 +124,27 @@ def test_claim2_read_as_the_paper_most_plausibly_measured_it():
 
 
 def test_xavier_std_from_the_config():
-    record = {"config": {"dataset": "mnist", "widths": [1024] * 3}}
+    record = make_record(dataset="mnist", widths=[1024] * 3)
     assert readings.xavier_std(record, 0) == pytest.approx((2 / (784 + 1024)) ** 0.5)
     assert readings.xavier_std(record, 1) == pytest.approx((2 / 2048) ** 0.5)
+
+
+def test_the_sensitivity_runs_in_one_clause():
+    sensitivity = {
+        "lr 0.02: base": [GROUPS["base"][0]],
+        "lr 0.02: dropout 0.5": [GROUPS["dropout"][0]],
+        "lr 0.02: gaaf": [GROUPS["base"][1]],  # not dropout: not counted
+    }
+    # 0.40 / 0.2, 0.42 / 0.1 and 0.41 / 0.05: higher in every layer, lowest x2
+    assert readings.sensitivity_count(sensitivity, SATURATED) == (
+        3,
+        3,
+        pytest.approx(2.0),
+    )
+    assert readings.sensitivity_sentence(sensitivity, SATURATED) == (
+        "in the one-seed sensitivity runs dropout raised it in 3 of 3 layer "
+        "comparisons (lowest ratio ×2)"
+    )
+    assert readings.sensitivity_sentence({}, SATURATED) == (
+        "no sensitivity runs have records"
+    )

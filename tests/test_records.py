@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gaaf.analysis.formatting import interval, listed
+from gaaf.book.formatting import interval, listed
 from gaaf.experiments import plans, runs
 from gaaf.experiments.config import ExperimentConfig
 from gaaf.experiments.labels import GroupKey
@@ -69,7 +69,6 @@ def test_a_record_is_read_only_and_survives_copies():
     ):
         assert isinstance(clone, Record) and clone == record
     assert json.loads(json.dumps(record)) == dict(record)
-    assert Record.of(record) is record and isinstance(Record.of(dict(record)), Record)
 
 
 def test_a_record_without_gradient_flow_says_so():

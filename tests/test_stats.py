@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from builders import make_record
 from scipy import stats as scipy_stats
 
 from gaaf.analysis import stats
+from gaaf.experiments.records import Record
 
 
 def test_welch_is_scipys_welch_t_interval():
@@ -26,8 +28,9 @@ def test_summarize_by_hand():
         stats.summarize([])
 
 
-def record(widths=(8, 8, 8), **fields) -> dict:
-    return {"config": {"widths": list(widths)}, **fields}
+def record(widths=(8, 8, 8), **fields) -> Record:
+    """A record of a network of ``widths``, with ``fields`` as given."""
+    return make_record(widths=widths, **fields)
 
 
 def test_values_scale_and_ratio_of_means():

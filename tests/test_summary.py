@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders import make_record
+
 from gaaf.analysis import fairness
 from gaaf.analysis.verdicts import (
     CONTRADICTED,
@@ -15,13 +17,14 @@ from gaaf.analysis.verdicts import (
 )
 from gaaf.book import summary
 from gaaf.experiments import plans, runs, selection
+from gaaf.experiments.records import Record
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 
 
 def row(number: int, name: str, word: str) -> summary.Row:
-    return summary.Row(f"{number}. {name}: what it says", "p", "o", word, "intro")
+    return summary.Row(number, name, "what it says", "p", "o", word, "intro")
 
 
 def test_the_bottom_line_names_the_rows_by_word():
@@ -39,6 +42,10 @@ def test_the_bottom_line_names_the_rows_by_word():
     )
     assert summary.bottom_line([row(1, "Saturation", SUPPORTED)]) == (
         "The records support the paper on saturation (1)."
+    )
+    # a one-letter first word is lowered too, mid-sentence
+    assert summary.bottom_line([row(5, "A flat region", UNRESOLVED)]) == (
+        "Unresolved or not tested here: a flat region (5)."
     )
 
 
@@ -72,11 +79,11 @@ def evidence() -> summary.Evidence:
 
 def test_the_table_from_the_committed_records():
     found = summary.rows(summary.findings(evidence()))
-    numbers = [r.claim.split(". ")[0] for r in found]
-    assert numbers == [str(i) for i in range(1, len(found) + 1)]  # unique, in order
+    assert [r.number for r in found] == list(range(1, len(found) + 1))  # in order
+    assert found[0].claim.startswith("1. Co-adaptation: units trained with dropout")
     words = {r.chapter: r.word for r in found}
     assert all(r.word in WORDS for r in found)
-    by_name = {r.claim.split(": ")[0].split(". ")[1]: r for r in found}
+    by_name = {r.name: r for r in found}
     # at equal training loss dropout's gradient is no larger than the base's
     assert by_name["Gradient flow"].word == CONTRADICTED
     assert "over all iterations, as the paper measured" in by_name["Gradient flow"].ours
@@ -122,7 +129,7 @@ def test_the_status_page_counts_what_its_figure_shows_and_sets_apart_the_rest():
     }
     # a smoke-profile record is set apart, never counted with the book's runs
     smoke = plans.mnist_plan("smoke")["base"][0]
-    fake = {**records[0], "hash": smoke.hash}
+    fake = Record({**records[0], "hash": smoke.hash})  # a changed copy
     again = status.by_use([*records, fake])
     assert again[status.SMOKE] == [fake] and len(again[status.USED]) == len(
         split[status.USED]
@@ -139,11 +146,13 @@ def test_a_resumed_run_counts_its_whole_training_time():
     from gaaf.book import status
     from gaaf.experiments import runs
 
-    resumed = {"train_seconds": 900.0, "provenance": {"wall_seconds": 18.0}}
+    resumed = make_record(train_seconds=900.0, provenance={"wall_seconds": 18.0})
     assert runs.training_minutes(resumed) == 15.0
+    # an older record without train_seconds, deliberately partial: the last process's
+    # wall time is all there is
     assert runs.training_minutes({"provenance": {"wall_seconds": 60.0}}) == 1.0
-    clean = {"provenance": {"starts": [{"commit": "a" * 40, "dirty": False}]}}
-    dirty = {"provenance": {"git_commit": "b" * 40 + "+dirty"}}
+    clean = make_record(provenance={"starts": [{"commit": "a" * 40, "dirty": False}]})
+    dirty = make_record(provenance={"git_commit": "b" * 40 + "+dirty"})
     assert status.uncommitted_sentence([clean]) == ""
     assert status.uncommitted_sentence([clean, dirty]).startswith(
         "1 of these 2 records was trained from a working copy with uncommitted"

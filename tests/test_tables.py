@@ -7,26 +7,31 @@ from __future__ import annotations
 
 import pytest
 import torch
+from builders import make_record
 
 from gaaf.analysis import stats
 from gaaf.analysis.stats import probe_value
 from gaaf.analysis.variance import SlopeGains, UnitGains
 from gaaf.book import cost_tables, tables
 from gaaf.experiments import plans
+from gaaf.experiments.records import Record
 from gaaf.experiments.runs import NOT_RUN, Runs
 
 
-def fake(acc: float, epoch: int, seed: int = 0, **config) -> dict:
-    return {
-        "config": plans.mnist_config("smoke", seed=seed, **config).to_dict(),
-        "test_acc": acc,
-        "best_epoch": epoch,
+def fake(acc: float, epoch: int, seed: int = 0, **fields) -> Record:
+    """A smoke-profile record: test accuracy ``acc`` at best epoch ``epoch``, stopped
+    20 epochs later, trained on "cpu {seed}"; ``fields`` (config or outcome fields)
+    replace these."""
+    defaults = {
         "epochs_run": epoch + 20,
-        "stopped_early": True,
         "train_seconds": 60.0,
         "history": [{"val_acc": acc, "val_loss": 0.1}] * (epoch + 20),
         "provenance": {"device": f"cpu {seed}"},
     }
+    config = plans.mnist_config("smoke", seed=seed)
+    return make_record(
+        config=config, test_acc=acc, best_epoch=epoch, **{**defaults, **fields}
+    )
 
 
 def test_markdown_table_three_significant_figures():
@@ -96,10 +101,10 @@ def test_interval_rows_give_p_values_and_refuse_one_seed():
     assert missing[1] == NOT_RUN
 
 
-def probed(sat: list[float], seed: int = 0) -> dict:
-    record = fake(0.98, 10, seed, widths=(8,) * len(sat))
-    record["probes"] = {"test": {"net_inputs": [{"saturated": s} for s in sat]}}
-    return record
+def probed(sat: list[float], seed: int = 0) -> Record:
+    """A record whose saturated fraction per layer is ``sat``."""
+    probes = {"test": {"net_inputs": [{"saturated": s} for s in sat]}}
+    return fake(0.98, 10, seed, widths=(8,) * len(sat), probes=probes)
 
 
 def test_layer_tables_are_layer_1_first():
@@ -123,23 +128,20 @@ def test_layer_tables_are_layer_1_first():
     assert rows[-1] == ["layer 3", NOT_RUN, "+0.2"]  # one dropout seed: no interval
 
 
-def flow_record(per_epoch: list[list[float]]) -> dict:
+def flow_record(per_epoch: list[list[float]]) -> Record:
+    """A record of ``len(per_epoch)`` epochs whose ``dz`` per epoch is ``per_epoch``."""
     n = len(per_epoch)
     mean = [sum(e[k] for e in per_epoch) / n for k in range(3)]
-    record = fake(0.98, n)
-    record["epochs_run"] = n
-    record["probes"] = {
-        "gradient_flow": {"per_epoch": {"dz": per_epoch}, "mean": {"dz": mean}}
-    }
-    return record
+    flow = {"per_epoch": {"dz": per_epoch}, "mean": {"dz": mean}}
+    return fake(0.98, n, epochs_run=n, probes={"gradient_flow": flow})
 
 
 def test_cnn_table_says_not_run_where_nothing_was_measured():
     groups = {
-        "fashion_mnist: base": [{"test_acc": 0.9}],
-        "fashion_mnist: gaaf": [{"test_acc": 0.91}],
-        "fashion_mnist: bn": [{"test_acc": 0.92}],
-        "fashion_mnist: bn_gaaf": [{"test_acc": 0.925}],
+        f"fashion_mnist: {v}": [
+            make_record(config=plans.cnn_config("fashion_mnist", "full", v), test_acc=a)
+        ]
+        for v, a in (("base", 0.9), ("gaaf", 0.91), ("bn", 0.92), ("bn_gaaf", 0.925))
     }
     headers, rows = tables.cnn_table(groups, ["fashion_mnist", "cifar10"])
     assert headers == ["dataset", "model", "ours", "paper"]

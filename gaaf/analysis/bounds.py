@@ -5,7 +5,7 @@ at most ``max(s)/(2K)``, and at each ``x`` by at most ``|s(x)|/(2K)``. This modu
 measures the largest change over given inputs, for each activation the library knows and
 each floating-point type, and says whether every change is within its bound up to the
 rounding of the plain activation's value (``2 eps max(1, |phi(x)|)``). The GAAF chapter
-shows it, and the tests hold the library to it.
+shows it (the book words the measurements), and the tests hold the library to it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from torch import Tensor
 
 from gaaf import validate
 from gaaf.activations import ACTIVATIONS, DEFAULT_K, default_shape, gaaf
-from gaaf.analysis.formatting import signed
 
 __all__ = [
     "FORWARD_DTYPES",
@@ -26,8 +25,6 @@ __all__ = [
     "forward_error",
     "forward_errors",
     "forward_points",
-    "forward_sentence",
-    "forward_table",
     "worst",
 ]
 
@@ -116,20 +113,3 @@ def worst(errors: Sequence[ForwardError]) -> ForwardError:
     if not errors:
         validate.fail("errors", "at least one measurement", errors)
     return max(errors, key=lambda e: e.ratio)
-
-
-def forward_table(errors: Sequence[ForwardError]) -> tuple[list[str], list[list]]:
-    """Headers and rows: activation, dtype, the largest change, its bound, and
-    ``ratio - 1`` (negative: below the bound)."""
-    headers = ["activation", "dtype", "max abs change", "bound max(s)/2K", "ratio - 1"]
-    rows = [
-        [e.activation, e.dtype, e.change, e.bound, signed(e.ratio - 1)] for e in errors
-    ]
-    return headers, rows
-
-
-def forward_sentence(errors: Sequence[ForwardError]) -> str:
-    """Whether every change is within its bound, up to the rounding, in one sentence."""
-    if all(e.within for e in errors):
-        return "Every change is within its bound, up to that rounding."
-    return "Some changes exceed their bound by more than that rounding."

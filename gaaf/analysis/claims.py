@@ -1,6 +1,8 @@
-"""The verdict on each of the paper's claims, computed from records: one word, one
-sentence and the numbers in it, in one place that the chapters (and the introduction)
-read.
+"""The verdict on each of the paper's claims, computed from records: its word, the
+comparisons it rests on and further measured facts (typed: :class:`SensitivityRatios`,
+:class:`SlopeDecomposition`, :class:`LayerTrend`, :class:`SensitivityRun`,
+:class:`Reached`), in one place that the chapters (and the introduction) read. The book
+words them (:mod:`gaaf.book.wording`).
 
 The rule that turns comparisons into verdict words is written once, in
 :mod:`gaaf.analysis.verdicts`; this module applies it to each claim of the paper.
@@ -30,18 +32,17 @@ from gaaf.analysis.stats import (
     shortest_run,
     values,
 )
-from gaaf.analysis.verdicts import (
-    Effect,
-    Verdict,
-    compare,
-    line,
-    verdict,
-)
-from gaaf.experiments.labels import display
+from gaaf.analysis.verdicts import Effect, Verdict, compare, verdict
+from gaaf.experiments.labels import GroupKey, display
 
 __all__ = [
     "FLOW_NAMES",
+    "LayerTrend",
     "PaperQuantity",
+    "Reached",
+    "SensitivityRatios",
+    "SensitivityRun",
+    "SlopeDecomposition",
     "claim1",
     "claim2",
     "claim3",
@@ -49,6 +50,7 @@ __all__ = [
     "claim4_cnn",
     "claim4_speed",
     "paper_quantity",
+    "sensitivity_ratios",
     "slope_mechanism",
 ]
 
@@ -85,28 +87,45 @@ def _layer_effects(
     return effects
 
 
-def _sensitivity_lines(sensitivity: Groups, value: LayerValue, what: str) -> list[str]:
-    """For each sensitivity setting and model (one seed each): in how many layers mean
-    ``value`` is above the same setting's base."""
-    lines = []
+class SensitivityRatios(NamedTuple):
+    """A one-seed sensitivity setting's measure against the same setting's base, per
+    hidden layer (no interval can judge one seed: the book counts the layers)."""
+
+    what: str
+    """The measure, e.g. ``"mean |correlation|"``."""
+    name: str
+    """The group's key, ``"<setting>: <model>"``."""
+    seeds: tuple[int, int]
+    """Records of the model and of the setting's base."""
+    ratios: tuple[float | None, ...]
+    """Per layer, layer 1 first, the model's mean over the base's; None where a side
+    has no value."""
+
+    @property
+    def higher(self) -> int:
+        """In how many layers the model's mean is above the base's."""
+        return sum(r is not None and r > 1 for r in self.ratios)
+
+
+def sensitivity_ratios(
+    sensitivity: Groups, value: LayerValue, what: str
+) -> list[SensitivityRatios]:
+    """For each sensitivity setting and model (one seed each): mean ``value`` per layer
+    against the same setting's base."""
+    found = []
     shown = {n: rs for n, rs in present(sensitivity).items() if ": " in n}
     for name, records in shown.items():
-        setting, model = name.split(": ", 1)
-        base = shown.get(f"{setting}: base")
-        if model == "base" or not base:
+        key = GroupKey.parse(name)
+        base = shown.get(key.with_variant("base"))
+        if key.variant == "base" or not base:
             continue
         layers = len(records[0]["config"]["widths"])
-        ratios = [
+        ratios = tuple(
             ratio_of_means([value(r, k) for r in records], [value(r, k) for r in base])
             for k in range(layers)
-        ]
-        higher = sum(r is not None and r > 1 for r in ratios)
-        shown_ratios = ", ".join(f"×{r:.2f}" for r in ratios if r is not None)
-        lines.append(
-            f"- {what}, {display(name)} / base ({len(records)} vs {len(base)} seeds): "
-            f"higher in {higher} of {layers} layers ({shown_ratios}, layer 1 first)."
         )
-    return lines
+        found.append(SensitivityRatios(what, name, (len(records), len(base)), ratios))
+    return found
 
 
 def _direction_only(direction: int) -> Callable[[int], tuple[None, int]]:
@@ -120,7 +139,7 @@ def claim1(groups: Groups, sensitivity: Groups | None = None) -> Verdict:
     value = probe_value("correlations", "mean_abs")
     what = "mean |correlation|"
     effects = _layer_effects(groups, value, what, {"dropout": _direction_only(+1)})
-    details = _sensitivity_lines(sensitivity or {}, value, what)
+    details = sensitivity_ratios(sensitivity or {}, value, what)
     return verdict(
         "Claim 1 (dropout raises the correlation between units)", effects, details
     )
@@ -150,17 +169,17 @@ def claim2(
         groups, flow_value(quantity), f"{name}, all iterations", judged
     )
     shown = present(groups)
-    details: list[str] = []
+    details: list[object] = []
     if "base" in shown:
         epochs = shortest_run(shown)
         matched = f"{name}, first {epochs} epochs"
         extra = _layer_effects(groups, flow_value(quantity, epochs), matched, {})
-        details += [line(e) for e in extra]
+        details += extra
     sens = present(sensitivity or {})
     if sens:
         sens_epochs = shortest_run(sens)
         what = f"{name}, first {sens_epochs} epochs"
-        details += _sensitivity_lines(sens, flow_value(quantity, sens_epochs), what)
+        details += sensitivity_ratios(sens, flow_value(quantity, sens_epochs), what)
     claim = (
         f"Claim 2 measured as {FLOW_NAMES[quantity]} (dropout multiplies the gradient "
         "reaching each layer by about 5)"
@@ -171,11 +190,11 @@ def claim2(
 class PaperQuantity(NamedTuple):
     """Which gradient the paper's table most plausibly reports: per quantity, our
     base network's mean over all iterations as a multiple of the paper's (geometric
-    mean over layers), the closest, and a sentence saying so."""
+    mean over layers), the closest, and how many base records that rests on."""
 
     factors: dict[str, float]
     closest: str
-    sentence: str
+    seeds: int
 
 
 def paper_quantity(groups: Groups) -> PaperQuantity | None:
@@ -192,16 +211,23 @@ def paper_quantity(groups: Groups) -> PaperQuantity | None:
         logs = [math.log(o / t) for o, t in zip(ours, theirs, strict=True)]
         factors[q] = math.exp(statistics.fmean(logs))
     closest = min(factors, key=lambda q: abs(math.log(factors[q])))
-    listed = ", ".join(
-        f"{FLOW_NAMES[q].split(' (')[0]} ×{f:.3g}" for q, f in factors.items()
-    )
-    sentence = (
-        f"Against the paper's table, our base network's mean gradients over all "
-        f"iterations are, as multiples of the paper's ({len(base)} seeds, geometric "
-        f"mean over layers): {listed}. The paper's table most plausibly reports "
-        f"{FLOW_NAMES[closest]}: it is the one of the same size."
-    )
-    return PaperQuantity(factors, closest, sentence)
+    return PaperQuantity(factors, closest, len(base))
+
+
+class SlopeDecomposition(NamedTuple):
+    """Dropout's ``|dL/dz|`` ratio to the base's at one hidden ``layer`` (from 1), as
+    the slope factor's ratio times the ``|dL/dh|`` ratio."""
+
+    layer: int
+    dz: float
+    """``mean|dL/dz|``, dropout over base."""
+    dh: float
+    """``mean|dL/dh|``, dropout over base."""
+
+    @property
+    def slope(self) -> float:
+        """The slope factor's ratio, ``dz / dh``."""
+        return self.dz / self.dh
 
 
 def _slope_factors(records: Sequence[Record], epochs: int, k: int) -> list[float]:
@@ -221,7 +247,8 @@ def slope_mechanism(groups: Groups) -> Verdict:
     if "base" not in shown or "dropout" not in shown:
         return verdict(SLOPE_CLAIM, [])
     epochs, base, drop = shortest_run(shown), shown["base"], shown["dropout"]
-    effects, details = [], []
+    effects: list[Effect] = []
+    details: list[SlopeDecomposition] = []
     for k in range(layer_count(shown)):
         effects.append(
             compare(
@@ -239,10 +266,7 @@ def slope_mechanism(groups: Groups) -> Verdict:
             )
             for q in ("dz", "dh")
         }
-        details.append(
-            f"- layer {k + 1}: |dL/dz| ×{r['dz']:.2f} = slope factor "
-            f"×{r['dz'] / r['dh']:.2f} times |dL/dh| ×{r['dh']:.2f} (dropout / base)."
-        )
+        details.append(SlopeDecomposition(k + 1, r["dz"], r["dh"]))
     return verdict(SLOPE_CLAIM, effects, details)
 
 
@@ -257,76 +281,89 @@ def claim3(groups: Groups, sensitivity: Groups | None = None) -> Verdict:
     what = "fraction of |z| > 2"
     effects = _layer_effects(groups, value, what, {"dropout": _direction_only(+1)})
     ratios = [e.ratio for e in effects if e.a == "dropout" and e.ratio is not None]
-    details = []
+    details: list[object] = []
     if len(ratios) > 1:
-        rising = all(b > a for a, b in itertools.pairwise(ratios))
-        shown = ", ".join(f"×{r:.2f}" for r in ratios)
-        details.append(
-            f"- dropout / base by layer ({shown}, layer 1 first): "
-            + (
-                "rises with every layer."
-                if rising
-                else "does not rise with every layer."
-            )
-        )
+        details.append(LayerTrend("dropout", tuple(ratios), relative=True))
     details += _higher_layers(groups, value)
-    details += _sensitivity_lines(sensitivity or {}, value, what)
+    details += sensitivity_ratios(sensitivity or {}, value, what)
     return verdict(
         "Claim 3 (dropout pushes net inputs into saturation)", effects, details
     )
 
 
-def _higher_layers(groups: Groups, value: LayerValue) -> list[str]:
+class LayerTrend(NamedTuple):
+    """A group's per-layer values, layer 1 first: the saturated fraction, or with
+    ``relative`` its ratio to the base's; "more so in higher layers" asks whether they
+    rise with every layer."""
+
+    name: str
+    values: tuple[float, ...]
+    relative: bool = False
+
+    @property
+    def rising(self) -> bool:
+        """Whether each layer's value is above the one below it."""
+        return all(b > a for a, b in itertools.pairwise(self.values))
+
+
+def _higher_layers(groups: Groups, value: LayerValue) -> list[LayerTrend]:
     """ "More so in higher layers", in absolute terms: per group, the saturated
-    fraction by layer and whether it rises with every layer."""
-    lines = []
-    for name, records in present(groups).items():
-        fractions = [
-            statistics.fmean(value(r, k) for r in records)
-            for k in range(layer_count(groups))
-        ]
-        rising = all(b > a for a, b in itertools.pairwise(fractions))
-        shown = ", ".join(f"{100 * f:.1f}%" for f in fractions)
-        lines.append(
-            f"- {display(name)}: saturated fraction {shown} (layer 1 first), "
-            + ("rising with every layer." if rising else "not rising with every layer.")
+    fraction by layer."""
+    return [
+        LayerTrend(
+            name,
+            tuple(
+                statistics.fmean(value(r, k) for r in records)
+                for k in range(layer_count(groups))
+            ),
         )
-    return lines
+        for name, records in present(groups).items()
+    ]
 
 
 # ------------------------------------------------------------------------ claim 4
 
 
-def _sensitivity_claim4(sensitivity: Groups) -> list[str]:
+class SensitivityRun(NamedTuple):
+    """One sensitivity ``setting`` of claim 4 (one seed each): against how many of its
+    ``dropout_runs`` GAAF converged in fewer epochs (``faster``) and was at least as
+    accurate (``as_good``), and GAAF's accuracy minus the base's in points
+    (``vs_base``; None without a base run)."""
+
+    setting: str
+    faster: int
+    as_good: int
+    dropout_runs: int
+    vs_base: float | None
+
+
+def _sensitivity_claim4(sensitivity: Groups) -> list[SensitivityRun]:
     """Per sensitivity setting: GAAF's epochs and accuracy against each dropout run's,
     and its accuracy against the base's (one seed each: counts, no intervals)."""
     by_setting: dict[str, dict[str, dict[str, float]]] = {}
     for name, records in present(sensitivity).items():
         if ": " in name:
-            setting, model = name.split(": ", 1)
-            by_setting.setdefault(setting, {})[model] = {
+            key = GroupKey.parse(name)
+            by_setting.setdefault(key.setting, {})[key.variant] = {
                 m: statistics.fmean(values(records, m))
                 for m in ("test_acc", "best_epoch")
             }
-    lines = []
+    found = []
     for setting, models in by_setting.items():
         gaaf, base = models.get("gaaf"), models.get("base")
         drops = [v for m, v in models.items() if m.startswith("dropout")]
         if not gaaf or not drops:
             continue
-        faster = sum(gaaf["best_epoch"] < d["best_epoch"] for d in drops)
-        as_good = sum(gaaf["test_acc"] >= d["test_acc"] for d in drops)
-        vs_base = (
-            f"; GAAF {100 * (gaaf['test_acc'] - base['test_acc']):+.2f} points vs base"
-            if base
-            else ""
+        found.append(
+            SensitivityRun(
+                setting,
+                sum(gaaf["best_epoch"] < d["best_epoch"] for d in drops),
+                sum(gaaf["test_acc"] >= d["test_acc"] for d in drops),
+                len(drops),
+                100 * (gaaf["test_acc"] - base["test_acc"]) if base else None,
+            )
         )
-        lines.append(
-            f"- sensitivity setting {setting}: GAAF converged in fewer epochs than "
-            f"{faster} of {len(drops)} dropout runs, and was at least as accurate as "
-            f"{as_good} of {len(drops)}{vs_base}."
-        )
-    return lines
+    return found
 
 
 CLAIM4_COMPARISONS = (
@@ -358,6 +395,14 @@ def claim4(groups: Groups, sensitivity: Groups | None = None) -> Verdict:
     return verdict(claim, effects, details)
 
 
+class Reached(NamedTuple):
+    """How many of a group's ``runs`` reached the speed target (``reached``)."""
+
+    name: str
+    reached: int
+    runs: int
+
+
 def claim4_speed(
     groups: Groups, target: float = SPEED_TARGET, relative: bool = True
 ) -> Verdict:
@@ -387,7 +432,7 @@ def claim4_speed(
         for a, b in (("gaaf", "dropout"), ("gaaf", "base"))
     ]
     details = [
-        f"- {display(name)}: {len(reached[name])} of {len(records)} runs reached it."
+        Reached(name, len(reached[name]), len(records))
         for name, records in present(groups).items()
     ]
     claim = f"Claim 4, fewer epochs, measured to {100 * target:g}% validation accuracy"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from gaaf import validate
 from gaaf.analysis import paper
@@ -30,7 +31,35 @@ from gaaf.analysis.stats import (
 from gaaf.analysis.verdicts import Effect, Verdict, compare, verdict
 from gaaf.experiments.labels import display
 
-__all__ = ["MATCHED_LOSSES", "claim2_matched", "flow_windows", "matched_losses"]
+__all__ = [
+    "MATCHED_LOSSES",
+    "RatiosAtLoss",
+    "RatiosOverWindow",
+    "claim2_matched",
+    "flow_windows",
+    "judged_loss",
+    "matched_losses",
+]
+
+
+class RatiosAtLoss(NamedTuple):
+    """``other``'s mean gradient over the base's per hidden layer (layer 1 first) at
+    one running training ``loss``; ``judged``: the loss the verdict compares at."""
+
+    other: str
+    loss: float
+    ratios: tuple[float | None, ...]
+    judged: bool = False
+
+
+class RatiosOverWindow(NamedTuple):
+    """``other``'s mean gradient over the base's per hidden layer (layer 1 first),
+    each averaged over one ``window``: ``"all"`` iterations, the first ``n`` epochs
+    (an int) or each run up to its ``"best"`` epoch."""
+
+    other: str
+    window: int | str
+    ratios: tuple[float | None, ...]
 
 
 MATCHED_LOSSES = 5
@@ -78,7 +107,7 @@ def claim2_matched(groups: Groups, quantity: str = "dw") -> Verdict:
     shown = present(groups)
     base = shown.get("base", [])
     effects: list[Effect] = []
-    details: list[str] = []
+    details: list[RatiosAtLoss] = []
     for other in ("dropout", "gaaf"):
         records = shown.get(other, [])
         losses = matched_losses([*base, *records]) if base and records else []
@@ -97,18 +126,14 @@ def claim2_matched(groups: Groups, quantity: str = "dw") -> Verdict:
                 )
             )
         for loss in losses:
-            r = [
+            r = tuple(
                 ratio_of_means(
                     _at_loss(records, quantity, loss, k),
                     _at_loss(base, quantity, loss, k),
                 )
                 for k in range(layer_count(shown))
-            ]
-            details.append(
-                f"- {display(other)} / base at training loss {loss:.3g}: "
-                + ", ".join(f"×{x:.2f}" for x in r if x is not None)
-                + " (layer 1 first)."
             )
+            details.append(RatiosAtLoss(other, loss, r, judged=loss == middle))
     claim = (
         f"Claim 2 at matched training loss, measured as {FLOW_NAMES[quantity]} "
         "(dropout multiplies the gradient reaching each layer by about 5)"
@@ -116,7 +141,22 @@ def claim2_matched(groups: Groups, quantity: str = "dw") -> Verdict:
     return verdict(claim, effects, details)
 
 
-def flow_windows(groups: Groups, quantity: str, other: str = "dropout") -> list[str]:
+def judged_loss(v: Verdict, other: str = "dropout") -> float | None:
+    """The training loss at which :func:`claim2_matched`'s verdict compares ``other``
+    with the base (None: no loss both passed through)."""
+    return next(
+        (
+            d.loss
+            for d in v.details
+            if isinstance(d, RatiosAtLoss) and d.judged and d.other == other
+        ),
+        None,
+    )
+
+
+def flow_windows(
+    groups: Groups, quantity: str, other: str = "dropout"
+) -> list[RatiosOverWindow]:
     """``other``'s mean gradient over the base's per hidden layer, averaged over each
     window a whole-run mean can take: every iteration (the paper's measure), the first
     epochs every run has, and each run up to its best epoch."""
@@ -125,22 +165,17 @@ def flow_windows(groups: Groups, quantity: str, other: str = "dropout") -> list[
     if not base or not records:
         return []
     first = shortest_run({"base": base, other: records})
-    lines = []
-    for window, what in (
-        ("all", "over all iterations (the paper's measure)"),
-        (first, f"over the first {first} epochs"),
-        ("best", "up to each run's best epoch"),
-    ):
-        r = [
-            ratio_of_means(
-                [flow_window(x, quantity, window)[k] for x in records],
-                [flow_window(x, quantity, window)[k] for x in base],
-            )
-            for k in range(layer_count(shown))
-        ]
-        lines.append(
-            f"- {display(other)} / base {what}: "
-            + ", ".join(f"×{x:.2f}" for x in r if x is not None)
-            + " (layer 1 first)."
+    return [
+        RatiosOverWindow(
+            other,
+            window,
+            tuple(
+                ratio_of_means(
+                    [flow_window(x, quantity, window)[k] for x in records],
+                    [flow_window(x, quantity, window)[k] for x in base],
+                )
+                for k in range(layer_count(shown))
+            ),
         )
-    return lines
+        for window in ("all", first, "best")
+    ]

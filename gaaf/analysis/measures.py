@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from gaaf import validate
-from gaaf.experiments.records import Record
 
 __all__ = [
     "FLOW_QUANTITIES",
@@ -68,7 +67,7 @@ def accuracy_at(record: dict[str, Any], epoch: int) -> float | None:
 def _per_epoch(record: dict[str, Any], quantity: str) -> list[list[float]]:
     validate.choice("quantity", quantity, FLOW_QUANTITIES)
     try:
-        return Record.of(record).flow(quantity)
+        return record.flow(quantity)
     except KeyError:
         raise ValueError(
             f"record {record.get('label', '?')} has no gradient-flow probe "

@@ -312,7 +312,7 @@ def gradient_flow(
 ) -> list[float]:
     """Mean ``|gradient|`` per hidden layer (layer 1 first) of a record's gradient-flow
     probe: over all iterations (``epochs=None``) or over its first ``epochs`` epochs."""
-    flow = Record.of(record).gradient_flow
+    flow = record.gradient_flow
     if epochs is None:
         return [float(v) for v in flow["mean"][quantity]]
     return mean_over_epochs(flow, quantity, epochs)

@@ -26,7 +26,8 @@ This module gives:
 * :func:`unit_gains`, the same at a few net inputs for other weights and inputs, and
   :func:`weight_std_for_gain`, the weights a given far-saturation gain needs;
 * :func:`slope_comparison`, the slope with dropout beside GAAF's, and the chapters'
-  findings as sentences (:func:`variance_finding`, :func:`gaaf_finding`).
+  findings as typed facts (:func:`variance_facts`, :func:`gaaf_facts`) for the book
+  to word.
 
 All computations run in float64 unless stated.
 """
@@ -42,18 +43,19 @@ from torch import Tensor
 
 from gaaf import validate
 from gaaf.activations import DEFAULT_K, gaaf
-from gaaf.analysis.formatting import number
 
 __all__ = [
     "XAVIER_STD_1024",
+    "GaafFacts",
     "Gap",
     "MonteCarloSlope",
     "SlopeComparison",
     "SlopeGains",
     "UnitGains",
+    "VarianceFacts",
     "approximation_gap",
     "expected_slope",
-    "gaaf_finding",
+    "gaaf_facts",
     "gain_crossover",
     "monte_carlo_slope",
     "net_input_moments",
@@ -63,7 +65,7 @@ __all__ = [
     "slope_gains",
     "tanh_slope",
     "unit_gains",
-    "variance_finding",
+    "variance_facts",
     "weight_std_for_gain",
 ]
 
@@ -457,7 +459,7 @@ def unit_gains(
     return rows
 
 
-# ------------------------------------------------------- dropout against GAAF, in words
+# ---------------------------------------------------------- dropout against GAAF
 
 
 class SlopeComparison(NamedTuple):
@@ -494,62 +496,105 @@ def slope_comparison(
     )
 
 
-def _n(x: float | Tensor) -> str:
-    """Three significant figures, by the book's one formatter
-    (:func:`gaaf.analysis.formatting.number`)."""
-    return number(float(x))
-
-
 def _nearest(z0: Tensor, at: float) -> int:
     return int((z0 - at).abs().argmin())
 
 
-def variance_finding(
+class VarianceFacts(NamedTuple):
+    """What :func:`variance_facts` returns: the dropout chapter's finding as numbers
+    (the book words them)."""
+
+    p: float
+    """The dropout rate."""
+    z0: float
+    """The net input of the grid nearest to the one asked about (a saturated unit)."""
+    sigma: float
+    """The dropout standard deviation of the net input at the grid's first ``z0`` (0)."""
+    gain: float
+    """``E[tanh'(z)] / tanh'(z0)`` at that net input ``z0``."""
+    kept: float
+    """The same ratio at the grid's first ``z0`` (0), the share of slope kept there."""
+    limit: float
+    """The far-saturation gain ``exp(2 sigma^2)`` at the grid's last ``z0``."""
+    factor: float
+    """The paper's factor the limit is held against."""
+    needed_std: float
+    """The weight spread at which the limit reaches the paper's factor."""
+    weight_std: float
+    """The initial weight spread of the unit."""
+
+    @property
+    def holds(self) -> bool:
+        """Whether dropout raises the slope of the saturated unit (gain above 1)."""
+        return self.gain > 1
+
+    @property
+    def reaches(self) -> bool:
+        """Whether the far-saturation limit reaches the paper's factor."""
+        return not self.limit < self.factor
+
+    @property
+    def needed_ratio(self) -> float:
+        """How many times the initial weight spread the needed one is."""
+        return self.needed_std / self.weight_std
+
+
+def variance_facts(
     gains: SlopeGains, at: float, factor: float, needed_std: float, weight_std: float
-) -> str:
-    """The dropout chapter's finding as one Markdown paragraph, for the representative
-    unit's ``gains`` (its grid must start at ``z0 = 0``): the gain at ``at``, its
+) -> VarianceFacts:
+    """The dropout chapter's finding for the representative unit's ``gains`` (its grid
+    must start at ``z0 = 0``): the gain at the grid point nearest ``at``, its
     far-saturation limit, the slope kept at 0, and the weight spread ``needed_std`` at
     which the limit reaches the paper's ``factor`` (against ``weight_std``)."""
-    i = _nearest(gains.z0, at)
-    gain, kept = gains.gain[i].item(), gains.gain[0].item()
-    limit = saturation_gain_limit(gains.sigma[-1]).item()
-    holds = "holds, as a bounded factor" if gain > 1 else "does not hold here"
-    more = "more" if gain > 1 else "no more"
-    reach = "stays below" if limit < factor else "reaches"
-    return (
-        f"Dropout's variance argument {holds}. At the book's rate p = {gains.p:g} a "
-        f"unit of a wide tanh layer with its initial weights (spread {_n(weight_std)}) "
-        f"sees its net input spread by σ = {_n(gains.sigma[0])}. Saturated at z0 = "
-        f"{_n(gains.z0[i])}, it receives on average {more} slope than without dropout "
-        f"({_n(gain)} times as much), and however deep in saturation at most "
-        f"exp(2σ²) = {_n(limit)} times: a tiny slope stays tiny. Near z0 = 0 the noise "
-        f"costs slope instead (the unit keeps {kept:.0%} of it). This limit {reach} "
-        f"the paper's factor of {factor:g}, which needs weights with a spread of "
-        f"{_n(needed_std)}, {_n(needed_std / weight_std)} times the initial one."
-    )
+    i, g = _nearest(gains.z0, at), gains.gain
+    limit = saturation_gain_limit(gains.sigma[-1])
+    z0, sigma = float(gains.z0[i]), float(gains.sigma[0])
+    numbers = (g[i], g[0], limit, factor, needed_std, weight_std)
+    return VarianceFacts(float(gains.p), z0, sigma, *map(float, numbers))
 
 
-def gaaf_finding(
+class GaafFacts(NamedTuple):
+    """What :func:`gaaf_facts` returns: the GAAF chapter's finding as numbers (the book
+    words them)."""
+
+    p: float
+    """The dropout rate GAAF is compared with."""
+    change: float
+    """The largest forward change measured."""
+    bound: float
+    """Its bound ``max(s)/2K``."""
+    within: bool
+    """Whether every change was within its bound up to float rounding."""
+    z0: float
+    """The net input of the grid nearest to the one asked about (a saturated unit)."""
+    by_gaaf: float
+    """How many times ``tanh'`` GAAF's slope is at that net input ``z0``."""
+    by_dropout: float
+    """How many times ``tanh'`` dropout's slope is there, on average."""
+    plain_at_0: float
+    """``tanh'`` at the grid point nearest 0."""
+    dropout_at_0: float
+    """Dropout's average slope at the grid point nearest 0."""
+    gaaf_at_0: float
+    """GAAF's slope at the grid point nearest 0."""
+
+    @property
+    def dropout_lowers(self) -> bool:
+        """Whether dropout lowers the slope at 0 (below ``tanh'``)."""
+        return self.dropout_at_0 < self.plain_at_0
+
+
+def gaaf_facts(
     comparison: SlopeComparison, at: float, change: float, bound: float, within: bool
-) -> str:
-    """The GAAF chapter's finding as one Markdown paragraph: the largest forward change
-    measured (``change``) against its bound ``max(s)/2K`` (``bound``; ``within``:
-    whether every change was within its bound up to float rounding), and the slope GAAF
-    and dropout give a unit at net input ``at`` and at 0 (``comparison`` must include
-    both)."""
+) -> GaafFacts:
+    """The GAAF chapter's finding: the largest forward change measured (``change``)
+    against its bound ``max(s)/2K`` (``bound``; ``within``: whether every change was
+    within its bound up to float rounding), and the slope GAAF and dropout give a unit
+    at the net input of ``comparison`` nearest ``at`` and nearest 0 (``comparison`` must
+    include both)."""
     c = comparison
     i, o = _nearest(c.z0, at), _nearest(c.z0, 0.0)
-    by_gaaf = (c.gaaf[i] / c.plain[i]).item()
-    by_dropout = (c.dropout[i] / c.plain[i]).item()
-    holds = "is within float rounding of" if within else "exceeds, beyond rounding,"
-    lower = "lowers" if c.dropout[o] < c.plain[o] else "raises"
-    return (
-        f"GAAF is a surrogate gradient. Forward it is the plain activation: the largest "
-        f"change measured, {_n(change)}, {holds} its bound max(s)/2K = "
-        f"{_n(bound)}. Backward it adds the shape function s(x) to the "
-        f"slope, deterministically: at net input {_n(c.z0[i])} it multiplies tanh' by "
-        f"{_n(by_gaaf)}, where dropout at p = {c.p:g} multiplies it on average by "
-        f"{_n(by_dropout)} for the previous chapter's unit; at 0, where dropout {lower} "
-        f"the slope (to {_n(c.dropout[o])}), GAAF raises it to {_n(c.gaaf[o])}."
-    )
+    ratios = (c.gaaf[i] / c.plain[i], c.dropout[i] / c.plain[i])
+    at_0 = (c.plain[o], c.dropout[o], c.gaaf[o])
+    numbers = map(float, (c.z0[i], *ratios, *at_0))
+    return GaafFacts(float(c.p), float(change), float(bound), bool(within), *numbers)

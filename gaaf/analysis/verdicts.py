@@ -33,7 +33,6 @@ import statistics
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from gaaf.analysis.formatting import interval, number, signed
 from gaaf.analysis.stats import (
     Interval,
     Test,
@@ -44,7 +43,6 @@ from gaaf.analysis.stats import (
     welch,
     welch_test,
 )
-from gaaf.experiments.runs import NOT_RUN
 
 __all__ = [
     "CONTRADICTED",
@@ -64,7 +62,6 @@ __all__ = [
     "compare_paired",
     "family",
     "judge",
-    "line",
     "verdict",
 ]
 
@@ -274,49 +271,6 @@ def family(effects: Sequence[Effect]) -> list[Effect]:
     return out
 
 
-def _p(x: float) -> str:
-    return "p < 0.001" if x < 0.001 else f"p = {x:.2g}"
-
-
-def _paper_text(e: Effect) -> str:
-    if e.paper is None:
-        return ""
-    if e.reaches:
-        return f"; the paper: {signed(e.paper)}, which it calls reaching"
-    return (
-        f"; the paper: ×{e.paper:.2f}"
-        if e.relative
-        else f"; the paper: {signed(e.paper)}"
-    )
-
-
-def line(e: Effect) -> str:
-    """One Markdown bullet: the numbers of ``e`` and its word."""
-    if e.diff is None:
-        return f"- {e.what}: {NOT_RUN}."
-    text = f"- {e.what}: {signed(e.diff)}"
-    if e.relative and e.ratio is not None:
-        text += f" (×{e.ratio:.2f})"
-    seeds = f"{e.n[0]} vs {e.n[1]} seeds"
-    if e.interval is None or e.test is None:
-        text += f" ({seeds}: an interval needs at least 2 per side)"
-    else:
-        i, t = e.interval, e.test
-        adjusted = (
-            f", Holm-adjusted {_p(e.p_adjusted)}"
-            if e.p_adjusted is not None and e.p_adjusted != t.p
-            else ""
-        )
-        text += (
-            f", 95% interval {interval(i.low, i.high)} ({seeds}; Welch "
-            f"{_p(t.p)}{adjusted}; exact test {_p(t.rank_p)}"
-        )
-        if e.word == UNRESOLVED:
-            text += f"; these seeds resolve differences of {number(t.resolvable, 2)} or more"
-        text += ")"
-    return text + _paper_text(e) + f": *{e.word}*."
-
-
 def combine(effects: Sequence[Effect]) -> tuple[str, Effect | None]:
     """A claim's word from its comparisons' (see the module docstring), and the
     comparison that decided it (None when nothing was tested)."""
@@ -328,15 +282,16 @@ def combine(effects: Sequence[Effect]) -> tuple[str, Effect | None]:
 
 
 class Verdict(NamedTuple):
-    """A claim's verdict: its ``word``, the comparisons (``numbers``) with the one that
-    decided it, and further measured statements (``details``, e.g. one-seed
-    sensitivity runs, which no interval can judge). Its sentences are built from these
-    facts (:attr:`tally`, :attr:`sentence`), never parsed back out of them."""
+    """A claim's verdict, as facts: its ``word``, the comparisons (``numbers``) with the
+    one that decided it, and further measured statements (``details``: typed facts such
+    as :class:`gaaf.analysis.claims.SensitivityRatios`, e.g. one-seed sensitivity runs,
+    which no interval can judge). The book words them
+    (:func:`gaaf.book.wording.markdown`)."""
 
     claim: str
     word: str
     numbers: tuple[Effect, ...]
-    details: tuple[str, ...] = ()
+    details: tuple[object, ...] = ()
     decided_by: Effect | None = None
 
     @property
@@ -345,28 +300,9 @@ class Verdict(NamedTuple):
         counted = [e for e in self.numbers if e.judged]
         return sum(e.word != NOT_TESTED for e in counted), len(counted)
 
-    @property
-    def tally(self) -> str:
-        """The comparisons the word rests on, as in ``"2 of 3 comparisons tested;
-        decided by ..."``."""
-        tested, counted = self.tested
-        text = f"{tested} of {counted} comparisons tested"
-        if self.decided_by is not None and tested > 1:
-            text += f"; decided by {self.decided_by.what} ({self.decided_by.word})"
-        return text + "."
-
-    @property
-    def sentence(self) -> str:
-        """The claim, its word and its :attr:`tally`, in Markdown."""
-        return f"**{self.claim}: {self.word}.** {self.tally}"
-
-    def markdown(self) -> str:
-        """The sentence, then one bullet per comparison and per detail."""
-        return "\n".join([self.sentence, "", *map(line, self.numbers), *self.details])
-
 
 def verdict(
-    claim: str, effects: Sequence[Effect], details: Sequence[str] = ()
+    claim: str, effects: Sequence[Effect], details: Sequence[object] = ()
 ) -> Verdict:
     """``claim``'s verdict from its comparisons, corrected as one family."""
     judged = family(effects)

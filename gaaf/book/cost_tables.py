@@ -2,7 +2,7 @@
 activation call, one training step, one epoch of data loading.
 
 Ratios of timings keep two decimals (three for training steps, whose differences are a
-few percent); other numbers have 3 significant figures (:func:`gaaf.analysis.formatting.number`).
+few percent); other numbers have 3 significant figures (:func:`gaaf.book.formatting.number`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from gaaf.analysis.measures import SPEED_TARGET, epochs_reached
 from gaaf.analysis.stats import Groups
 from gaaf.book.tables import Table, number
+from gaaf.experiments.bench import MASK_BOOL, MASK_UINT8, RELU_COMPILED
 from gaaf.experiments.data import DATASETS
 from gaaf.experiments.labels import display
 from gaaf.experiments.plans import Plan
@@ -311,10 +312,10 @@ def mask_sentence(masks: dict[str, Any], elements: int = 4_000_000) -> str:
     n = elements if elements in sizes else sizes[-1]
     return (
         f"On {masks['provenance']['device']}, at {n:,} elements, the comparison "
-        f"`x <= 0` into a boolean tensor takes {number(rows[(n, 'x <= 0, compiled (bool)')])} "
-        f"times as long compiled as eager ({number(rows[(n, 'x <= 0, compiled (uint8)')])} "
+        f"`x <= 0` into a boolean tensor takes {number(rows[(n, MASK_BOOL)])} "
+        f"times as long compiled as eager ({number(rows[(n, MASK_UINT8)])} "
         "times into bytes), and ReLU's forward and backward "
-        f"{number(rows[(n, 'ReLU forward + backward, compiled')])} times as long."
+        f"{number(rows[(n, RELU_COMPILED)])} times as long."
     )
 
 

@@ -91,7 +91,7 @@ def _per_epoch_mean(records: Sequence[Record], series, epoch: int, k: int) -> fl
 
 
 def _dh(record: Record) -> list[list[float]]:
-    return Record.of(record).flow("dh")
+    return record.flow("dh")
 
 
 def slope_epoch_table(groups: Groups, epochs: Sequence[int]) -> Table:

@@ -7,8 +7,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from gaaf.analysis.formatting import listed
 from gaaf.book.figures.costs import variant_of
+from gaaf.book.formatting import listed
 from gaaf.book.tables import markdown_table, number
 from gaaf.experiments import plans
 from gaaf.experiments.labels import display

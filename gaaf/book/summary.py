@@ -16,7 +16,6 @@ from gaaf.analysis.fairness import (
     uncensored,
     with_probe,
 )
-from gaaf.analysis.formatting import interval, listed
 from gaaf.analysis.matched_loss import claim2_matched
 from gaaf.analysis.stats import Groups
 from gaaf.analysis.verdicts import (
@@ -32,6 +31,7 @@ from gaaf.analysis.verdicts import (
     Effect,
     Verdict,
 )
+from gaaf.book.formatting import interval, listed
 from gaaf.book.tables import Table, number, signed
 from gaaf.experiments.labels import display
 from gaaf.experiments.runs import NOT_RUN
@@ -52,14 +52,22 @@ __all__ = [
 
 
 class Row(NamedTuple):
-    """One claim: what the paper says and reports, what we measured, the verdict word,
-    and the chapter (a document name under ``book/``) that argues it."""
+    """One claim: its ``number`` and short ``name`` and what it states, what the paper
+    reports, what we measured, the verdict word, and the chapter (a document name under
+    ``book/``) that argues it."""
 
-    claim: str
+    number: int
+    name: str
+    statement: str
     paper: str
     ours: str
     word: str
     chapter: str
+
+    @property
+    def claim(self) -> str:
+        """The claim as the table's first column shows it: ``"1. Co-adaptation: ..."``."""
+        return f"{self.number}. {self.name}: {self.statement}"
 
 
 def _interval(e: Effect) -> str:
@@ -188,27 +196,35 @@ def _claim1_ours(v: Verdict) -> str:
     return text
 
 
+def _cnn_ours(s: Findings) -> str:
+    text = effect_text([e for e in s.cnn.numbers if e.diff is not None])
+    fashion = [e for e in s.cnn_ours.numbers if e.diff is not None]
+    if fashion:
+        text += (
+            f"; Fashion-MNIST, each variant at its own learning rate (not in the "
+            f"paper): {effect_text(fashion)}"
+        )
+    return text
+
+
 def rows(s: Findings) -> list[Row]:
     """The seven rows of the introduction's table, numbered in reading order."""
     flow = paper.gradient_flow_ratios()
     quantity = claims.FLOW_NAMES[s.claim2_quantity]
-    cnn_ours = effect_text([e for e in s.cnn.numbers if e.diff is not None])
-    fashion = [e for e in s.cnn_ours.numbers if e.diff is not None]
-    if fashion:
-        cnn_ours += (
-            f"; Fashion-MNIST, each variant at its own learning rate (not in the "
-            f"paper): {effect_text(fashion)}"
-        )
     return [
         Row(
-            "1. Co-adaptation: units trained with dropout are more correlated",
+            1,
+            "Co-adaptation",
+            "units trained with dropout are more correlated",
             "higher correlations (histograms, no size)",
             _claim1_ours(s.claim1),
             s.claim1.word,
             "coadaptation",
         ),
         Row(
-            "2. Gradient flow: dropout multiplies the gradient reaching each layer",
+            2,
+            "Gradient flow",
+            "dropout multiplies the gradient reaching each layer",
             f"{_ratio_range(flow)} (about {paper.GRADIENT_FLOW_FACTOR:g}), a mean over "
             "all iterations",
             f"{quantity}, dropout / base at equal training loss: "
@@ -218,7 +234,9 @@ def rows(s: Findings) -> list[Row]:
             "gradient_flow",
         ),
         Row(
-            "3. The mechanism: dropout's noise moves saturated units to steeper slopes",
+            3,
+            "The mechanism",
+            "dropout's noise moves saturated units to steeper slopes",
             "the argument, not measured",
             "slope factor with dropout masks on / off, the same weights: "
             + effect_text([e for e in s.within.numbers if e.diff is not None]),
@@ -226,7 +244,9 @@ def rows(s: Findings) -> list[Row]:
             "gradient_flow",
         ),
         Row(
-            "4. Saturation: dropout pushes net inputs into it, more so in higher layers",
+            4,
+            "Saturation",
+            "dropout pushes net inputs into it, more so in higher layers",
             "more |z| > 2 (histograms, no size)",
             "fraction of |z| > 2, dropout / base: "
             + effect_text(_judged(s.claim3))
@@ -235,7 +255,9 @@ def rows(s: Findings) -> list[Row]:
             "gradient_flow",
         ),
         Row(
-            "5. A flat region: dropout and GAAF converge where the network is more robust",
+            5,
+            "A flat region",
+            "dropout and GAAF converge where the network is more robust",
             "stated, not measured",
             effect_text([e for e in s.flatness.numbers if e.diff is not None])
             if any(e.diff is not None for e in s.flatness.numbers)
@@ -244,7 +266,9 @@ def rows(s: Findings) -> list[Row]:
             "gradient_flow",
         ),
         Row(
-            "6. MNIST: GAAF reaches dropout's accuracy in fewer epochs",
+            6,
+            "MNIST",
+            "GAAF reaches dropout's accuracy in fewer epochs",
             _paper_mnist(),
             "each arm at its own learning rate: "
             + effect_text([e for e in s.claim4.numbers if e.word != NOT_IN_PAPER])
@@ -253,9 +277,11 @@ def rows(s: Findings) -> list[Row]:
             "mnist_benchmark",
         ),
         Row(
-            "7. CNNs: GAAF adds accuracy to a base CNN",
+            7,
+            "CNNs",
+            "GAAF adds accuracy to a base CNN",
             _paper_cnn(),
-            cnn_ours,
+            _cnn_ours(s),
             s.cnn.word,
             "cnn_benchmark",
         ),
@@ -271,13 +297,10 @@ def bottom_line(found: Sequence[Row]) -> str:
         picked = []
         for r in found:
             if r.word in words:
-                number_, _, rest = r.claim.partition(". ")
-                name = rest.split(":")[0]
-                if name[
-                    1:2
-                ].islower():  # "Saturation" -> "saturation"; "MNIST", "CNNs" kept
-                    name = name[0].lower() + name[1:]
-                picked.append(f"{name} ({number_})")
+                name, first = r.name, r.name.split(" ")[0]
+                if len(first) == 1 or first[1:2].islower():  # "A flat region" -> "a
+                    name = name[0].lower() + name[1:]  # flat region"; "CNNs" kept
+                picked.append(f"{name} ({r.number})")
         return listed(picked)
 
     held = names([SUPPORTED, EQUIVALENT, SMALLER])
@@ -324,18 +347,11 @@ def by_word(found: Sequence[Row]) -> str:
     and 3. Partly supported: ..." (claim numbers as in :func:`rows`)."""
     groups: dict[str, list[str]] = {}
     for r in found:
-        number_, _, rest = r.claim.partition(". ")
-        label = number_ + (f" ({rest.split(':')[0]})" if ":" in rest else "")
-        groups.setdefault(r.word, []).append(label)
+        groups.setdefault(r.word, []).append(f"{r.number} ({r.name})")
     parts = []
     for word, labels in groups.items():
-        listed = (
-            labels[0]
-            if len(labels) == 1
-            else ", ".join(labels[:-1]) + " and " + labels[-1]
-        )
         noun = "claim" if len(labels) == 1 else "claims"
-        parts.append(f"{word[0].upper()}{word[1:]}: {noun} {listed}.")
+        parts.append(f"{word[0].upper()}{word[1:]}: {noun} {listed(labels)}.")
     return " ".join(parts)
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import torch
 
 from gaaf.analysis import paper
-from gaaf.analysis.formatting import interval, number, signed
 from gaaf.analysis.measures import accuracy_at, epochs_reached
 from gaaf.analysis.stats import (
     Groups,
@@ -34,6 +33,7 @@ from gaaf.analysis.stats import (
 )
 from gaaf.analysis.variance import SlopeGains, UnitGains
 from gaaf.book import settings
+from gaaf.book.formatting import interval, number, signed
 from gaaf.experiments.labels import METRICS, GroupKey, display
 from gaaf.experiments.plans import CNN_VARIANTS
 from gaaf.experiments.runs import NOT_RUN, Runs

@@ -39,7 +39,19 @@ from gaaf.experiments.io import atomic_write_json
 from gaaf.experiments.models import build_model
 from gaaf.experiments.runs import provenance
 
-__all__ = ["MASK_EAGER", "activations", "lines", "load_results", "loader", "mask_store"]
+__all__ = [
+    "MASK_BOOL",
+    "MASK_BOOL_EAGER",
+    "MASK_EAGER",
+    "MASK_UINT8",
+    "RELU_COMPILED",
+    "RELU_EAGER",
+    "activations",
+    "lines",
+    "load_results",
+    "loader",
+    "mask_store",
+]
 
 RESULTS = Path("benchmarks/results")
 
@@ -210,19 +222,42 @@ def activations(
         "mlp_step": _mlp_steps(device, 5 * warmup, 5 * repeats),
     }
     record["provenance"] = provenance(device, time.perf_counter() - start)
-    if out is not None:
-        kind = "gpu" if device.type == "cuda" else "cpu"
-        atomic_write_json(Path(out) / f"activations-{kind}.json", record)
-    return record
+    return _write(record, out, "activations", device)
 
+
+MASK_BOOL_EAGER = "x <= 0, eager (bool)"
+"""The ``mask-store`` benchmark's variant that stores ReLU's mask eagerly, as bools."""
+MASK_BOOL = "x <= 0, compiled (bool)"
+"""The same comparison compiled, into a boolean tensor."""
+MASK_UINT8 = "x <= 0, compiled (uint8)"
+"""The same comparison compiled, into bytes."""
+RELU_EAGER = "ReLU forward + backward, eager"
+"""ReLU's forward and backward, eager."""
+RELU_COMPILED = "ReLU forward + backward, compiled"
+"""ReLU's forward and backward, compiled."""
 
 MASK_EAGER = {
-    "x <= 0, compiled (bool)": "x <= 0, eager (bool)",
-    "x <= 0, compiled (uint8)": "x <= 0, eager (bool)",
-    "ReLU forward + backward, compiled": "ReLU forward + backward, eager",
+    MASK_BOOL: MASK_BOOL_EAGER,
+    MASK_UINT8: MASK_BOOL_EAGER,
+    RELU_COMPILED: RELU_EAGER,
 }
 """The ``mask-store`` benchmark's compiled variants -> the eager one each is timed
 against (the eager ones against themselves)."""
+
+
+def _write(
+    record: dict[str, Any],
+    out: Path | str | None,
+    name: str,
+    device: torch.device,
+    suffix: str = "",
+) -> dict[str, Any]:
+    """Write ``record`` as ``<name>-<cpu|gpu><suffix>.json`` under ``out`` (not when
+    ``out`` is None), and return it."""
+    if out is not None:
+        kind = "gpu" if device.type == "cuda" else "cpu"
+        atomic_write_json(Path(out) / f"{name}-{kind}{suffix}.json", record)
+    return record
 
 
 def _relu_step(x: torch.Tensor, grad: torch.Tensor, fn: Callable) -> object:
@@ -243,13 +278,11 @@ def mask_store(
     start = time.perf_counter()
     relu = torch.compile(torch.relu)
     variants = {
-        "x <= 0, eager (bool)": lambda x, g: x <= 0,
-        "x <= 0, compiled (bool)": torch.compile(lambda x, g: x <= 0),
-        "x <= 0, compiled (uint8)": torch.compile(
-            lambda x, g: (x <= 0).to(torch.uint8)
-        ),
-        "ReLU forward + backward, eager": functools.partial(_relu_step, fn=torch.relu),
-        "ReLU forward + backward, compiled": functools.partial(_relu_step, fn=relu),
+        MASK_BOOL_EAGER: lambda x, g: x <= 0,
+        MASK_BOOL: torch.compile(lambda x, g: x <= 0),
+        MASK_UINT8: torch.compile(lambda x, g: (x <= 0).to(torch.uint8)),
+        RELU_EAGER: functools.partial(_relu_step, fn=torch.relu),
+        RELU_COMPILED: functools.partial(_relu_step, fn=relu),
     }
     rows = []
     for n in sizes:
@@ -283,10 +316,7 @@ def mask_store(
         "rows": rows,
         "provenance": provenance(device, time.perf_counter() - start),
     }
-    if out is not None:
-        kind = "gpu" if device.type == "cuda" else "cpu"
-        atomic_write_json(Path(out) / f"mask-store-{kind}.json", record)
-    return record
+    return _write(record, out, "mask-store", device)
 
 
 def lines(record: dict[str, Any]) -> list[str]:
@@ -390,11 +420,9 @@ def loader(
         "vs_gaaf": {name: s / medians["gaaf tensors"] for name, s in medians.items()},
         "provenance": provenance(device, time.perf_counter() - start),
     }
-    if out is not None:
-        kind = "gpu" if device.type == "cuda" else "cpu"
-        name = f"loader-{kind}-widths-{'-'.join(map(str, widths))}.json"
-        atomic_write_json(Path(out) / name, record)
-    return record
+    return _write(
+        record, out, "loader", device, f"-widths-{'-'.join(map(str, widths))}"
+    )
 
 
 def load_results(folder: Path | str = RESULTS) -> dict[str, dict[str, Any]]:

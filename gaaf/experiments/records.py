@@ -7,29 +7,84 @@ the config, the final metrics, the history, the probes and the gradient flow, an
 provenance. ``record["test_acc"]`` still works; ``record.test_acc`` says the same with a
 type, and ``record.flow("dw")`` replaces the nested lookup
 ``record["probes"]["gradient_flow"]["per_epoch"]["dw"]``.
+
+The schema is written here once: :func:`new_record` assembles a run's record from its
+config, the training's outcome (:func:`gaaf.experiments.train.train`'s result, or
+:func:`diverged_outcome`) and its provenance, and seals it (:func:`seal`);
+:meth:`Record.with_probes` adds probes to a record that lacks them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from gaaf.experiments.config import ExperimentConfig
 
-__all__ = ["Record"]
+__all__ = [
+    "RECORD_FORMAT",
+    "Record",
+    "digest",
+    "diverged_outcome",
+    "new_record",
+    "seal",
+]
+
+RECORD_FORMAT = 3
+"""The record format this gaaf reads. Format 2 added ``probes`` to MLP records; format 3
+seals records by ``digest`` (format-2 records were sealed as they were, with no other
+change but their label), and a run that diverged is a record with ``diverged`` and no
+metrics."""
+
+
+def digest(record: Mapping[str, Any]) -> str:
+    """The SHA-256 of ``record``'s canonical JSON, over everything but ``digest``."""
+    content = {k: v for k, v in record.items() if k != "digest"}
+    canonical = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def seal(record: Mapping[str, Any]) -> Record:
+    """``record`` with its ``digest`` (over everything else in it) set."""
+    return Record({**record, "digest": digest(record)})
+
+
+def diverged_outcome(epoch: int, history: list[dict[str, float]]) -> dict[str, Any]:
+    """The outcome of a run whose loss stopped being finite in ``epoch``: no metrics,
+    the epochs it finished."""
+    return {"diverged": {"epoch": epoch}, "history": history}
+
+
+def new_record(
+    config: ExperimentConfig, outcome: Mapping[str, Any], provenance: Mapping[str, Any]
+) -> Record:
+    """A run's sealed record: the format, the config (with its hash and label), the
+    training's ``outcome`` (test and validation metrics, history, probes, or a
+    :func:`diverged_outcome`), then the ``provenance``."""
+    return seal(
+        {
+            "format": RECORD_FORMAT,
+            "complete": True,
+            "hash": config.hash,
+            "label": config.label,
+            "config": config.to_dict(),
+            **outcome,
+            "provenance": dict(provenance),
+        }
+    )
 
 
 class Record(dict):
     """A run's record: a ``dict`` that cannot be changed in place (a record is
     evidence; a changed copy is ``Record({**record, ...})``), with typed accessors.
-    :meth:`of` wraps a plain mapping, such as a test's hand-built record."""
+    A new run's record is built by :func:`new_record` (tests build theirs with it
+    too, through ``tests/builders.py``)."""
 
     __slots__ = ()
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Record:
-        """``data`` as a Record (itself if it is one already)."""
-        return data if isinstance(data, Record) else cls(data)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(
@@ -101,3 +156,17 @@ class Record(dict):
     def provenance(self) -> dict[str, Any]:
         """Where and with what code the run was trained."""
         return self["provenance"]
+
+    def with_probes(
+        self, probes: Mapping[str, Any], added: Mapping[str, Any]
+    ) -> Record:
+        """This record, sealed again, with ``probes`` added to its own and
+        ``provenance["probes_added"]`` set to ``added`` (what was added, how it was
+        verified, and the code that added it)."""
+        return seal(
+            {
+                **{k: v for k, v in self.items() if k != "digest"},
+                "probes": {**self.probes, **probes},
+                "provenance": {**self.provenance, "probes_added": dict(added)},
+            }
+        )

@@ -20,7 +20,7 @@ import torch
 
 from gaaf.experiments.config import ExperimentConfig
 from gaaf.experiments.io import atomic_write_json
-from gaaf.experiments.runs import _lock, find_record, record_path, run, seal
+from gaaf.experiments.runs import _lock, find_record, record_path, run
 
 __all__ = ["ADDED", "NotReproduced", "add_probes", "missing_probes"]
 
@@ -79,22 +79,14 @@ def add_probes(
             f"{config.label}: training it again on this machine did not give the "
             "record's numbers, so no probe was added (the record is unchanged)"
         )
-    probes = {**record["probes"], **{p: again["probes"][p] for p in missing}}
-    provenance = {
-        **record["provenance"],
-        "probes_added": {
+    completed = record.with_probes(
+        {p: again["probes"][p] for p in missing},
+        {
             "probes": missing,
             "verified": "every epoch's numbers and the test accuracy of the "
             "retraining equal the record's",
             **{k: again["provenance"][k] for k in ("git_commit", "date", "starts")},
         },
-    }
-    completed = seal(
-        {
-            **{k: v for k, v in record.items() if k != "digest"},
-            "probes": probes,
-            "provenance": provenance,
-        }
     )
     atomic_write_json(record_path(config, results), completed)
     return completed

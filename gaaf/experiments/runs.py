@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import socket
@@ -38,12 +37,17 @@ from gaaf.experiments.plans import Plan
 from gaaf.experiments.probes import GradientFlow, probe_trained
 from gaaf.experiments.progress import PlanProgress
 from gaaf.experiments.provenance import provenance, start_info
-from gaaf.experiments.records import Record
+from gaaf.experiments.records import (
+    RECORD_FORMAT,
+    Record,
+    digest,
+    diverged_outcome,
+    new_record,
+)
 from gaaf.experiments.train import Diverged, train
 
 __all__ = [
     "NOT_RUN",
-    "RECORD_FORMAT",
     "Busy",
     "Runs",
     "all_records",
@@ -55,15 +59,8 @@ __all__ = [
     "record_path",
     "records_of",
     "run",
-    "seal",
     "training_minutes",
 ]
-
-RECORD_FORMAT = 3
-"""The record format this gaaf reads. Format 2 added ``probes`` to MLP records; format 3
-seals records by ``digest`` (format-2 records were sealed as they were, with no other
-change but their label), and a run that diverged is a record with ``diverged`` and no
-metrics."""
 
 NOT_RUN = "not run here"
 """What a table cell says where nothing was measured."""
@@ -85,19 +82,6 @@ def lock_path(config: ExperimentConfig, results: Path | str) -> Path:
 
 
 # ------------------------------------------------------------------------ records
-
-
-def _digest(record: dict[str, Any]) -> str:
-    content = {k: v for k, v in record.items() if k != "digest"}
-    canonical = json.dumps(
-        content, sort_keys=True, separators=(",", ":"), allow_nan=False
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def seal(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with its ``digest`` (over everything else in it) set."""
-    return {**record, "digest": _digest(record)}
 
 
 def _refuse_constant(name: str) -> float:
@@ -122,7 +106,7 @@ def load_record(path: Path | str) -> Record:
             f"record {path} has format {record.get('format')}, this gaaf reads format "
             f"{RECORD_FORMAT}; delete the file to rerun it"
         )
-    if record.get("digest") != _digest(record):
+    if record.get("digest") != digest(record):
         raise ValueError(
             f"record {path} does not match its digest: it was changed after it was "
             "written; restore it (git checkout) or delete it to rerun the run"
@@ -332,28 +316,15 @@ def run(
             if config.probed:
                 result["probes"].update(probe_trained(model, config, data))
         except Diverged as err:
-            result = {
-                "diverged": {"epoch": err.epoch},
-                "history": err.history,
-                "starts": err.starts,
-            }
+            result = {**diverged_outcome(err.epoch, err.history), "starts": err.starts}
         except OSError as err:  # a full disk, a read-only folder ...
             raise _what_was_kept(err, checkpoint) from err
         starts = result.pop("starts")
-        record = seal(
-            {
-                "format": RECORD_FORMAT,
-                "complete": True,
-                "hash": config.hash,
-                "label": config.label,
-                "config": config.to_dict(),
-                **result,
-                "provenance": provenance(device, time.perf_counter() - start, starts),
-            }
-        )
+        wall = time.perf_counter() - start
+        record = new_record(config, result, provenance(device, wall, starts))
         atomic_write_json(path, record)
         checkpoint.unlink(missing_ok=True)
-    return Record.of(record)
+    return record
 
 
 @functools.lru_cache(maxsize=2)

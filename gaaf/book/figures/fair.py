@@ -13,7 +13,6 @@ from matplotlib.ticker import NullLocator
 from gaaf.analysis.stats import Groups, present
 from gaaf.book.figures.style import GREY, color, legend, subplots
 from gaaf.experiments.labels import display
-from gaaf.experiments.records import Record
 
 __all__ = ["gradient_vs_loss_figure", "rate_figure"]
 
@@ -28,12 +27,12 @@ def gradient_vs_loss_figure(
     ``loss``, the matched training loss of the verdict, as a dotted line."""
     shown = present(groups)
     first = next(iter(shown.values()))[0]
-    layers = len(Record.of(first).gradient_flow["mean"][quantity])
+    layers = len(first.gradient_flow["mean"][quantity])
     fig, axes = subplots(layers, 2.8, sharey=True)
     for k, ax in enumerate(axes):
         for name, records in shown.items():
             for i, r in enumerate(records):
-                per_epoch = Record.of(r).flow(quantity)
+                per_epoch = r.flow(quantity)
                 losses = [row["train_loss"] for row in r["history"]][: len(per_epoch)]
                 ax.plot(
                     losses,

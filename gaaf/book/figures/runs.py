@@ -270,13 +270,13 @@ def gradient_flow_figure(
     has, over which the chapter also compares) shaded."""
     shown = present(groups)
     first = next(iter(shown.values()))[0]
-    layers = len(Record.of(first).gradient_flow["mean"][quantity])
+    layers = len(first.gradient_flow["mean"][quantity])
     fig, axes = subplots(layers, 2.6, sharey=True)
     for k, ax in enumerate(axes):
         if window:
             ax.axvspan(1, window, color=GREY, alpha=0.15, lw=0)
         for name, records in shown.items():
-            per_epoch = [[e[k] for e in Record.of(r).flow(quantity)] for r in records]
+            per_epoch = [[e[k] for e in r.flow(quantity)] for r in records]
             table = _ragged(per_epoch)
             epochs = np.arange(1, table.shape[1] + 1)
             ax.plot(
@@ -303,7 +303,7 @@ def slope_factor_figure(groups: Groups) -> Figure:
     fig, (left, right) = subplots(2, 3.2)
     for name, records in shown.items():
         factors = [slope_factor(r) for r in records]
-        arriving = [Record.of(r).flow("dh") for r in records]
+        arriving = [r.flow("dh") for r in records]
         for k, style in enumerate(LAYER_STYLES[: len(factors[0][0])]):
             for ax, series in ((left, factors), (right, arriving)):
                 table = _ragged([[e[k] for e in run] for run in series])

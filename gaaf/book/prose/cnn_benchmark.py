@@ -13,9 +13,9 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from gaaf.analysis.formatting import interval
 from gaaf.analysis.paper import CNN_REFERENCE, cnn_gains
 from gaaf.analysis.stats import Record, dataset_groups, values, welch
+from gaaf.book.formatting import interval
 from gaaf.book.tables import Table, mean_std
 from gaaf.experiments.labels import DATASETS, GroupKey, display
 from gaaf.experiments.plans import CNN_LR_PILOT, CNN_VARIANTS, DEFAULT_SHIFT

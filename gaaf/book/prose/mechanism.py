@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from gaaf.analysis import paper
-from gaaf.analysis.formatting import interval
 from gaaf.analysis.measures import SPEED_TARGET, epochs_reached
 from gaaf.analysis.stats import Groups, Record, summarize, values, welch
 from gaaf.analysis.verdicts import (
@@ -34,9 +33,10 @@ from gaaf.analysis.verdicts import (
     Effect,
     compare,
     family,
-    line,
 )
+from gaaf.book.formatting import interval
 from gaaf.book.tables import Table, mean_std, signed
+from gaaf.book.wording import line
 from gaaf.experiments.labels import GroupKey, display
 from gaaf.experiments.plans import MNIST_VARIANTS, MOMENTUM0_LRS, REGIME_MOMENTA
 from gaaf.experiments.runs import NOT_RUN, Runs

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 
 from gaaf.analysis import claims, paper
 from gaaf.analysis.fairness import uncensored
-from gaaf.analysis.formatting import interval
 from gaaf.analysis.measures import SPEED_TARGET, epochs_reached
 from gaaf.analysis.stats import Groups, Record, present, values
 from gaaf.analysis.verdicts import EQUIVALENCE_MARGIN, Effect, combine
+from gaaf.book import wording
+from gaaf.book.formatting import interval
 from gaaf.book.tables import number, signed
 from gaaf.experiments.labels import GroupKey, display
 from gaaf.experiments.plans import MNIST_VARIANTS, mnist_config
@@ -126,7 +127,7 @@ def verdict_text(groups: Groups, target: float = SPEED_TARGET) -> str:
     ratio = f", ×{number(speed.ratio)}" if speed.ratio is not None else ""
     return "\n".join(
         [
-            f"**Claim 4 on MNIST: {v.word}.** {v.tally}",
+            f"**Claim 4 on MNIST: {v.word}.** {wording.tally(v)}",
             "",
             f"- *Fewer epochs than dropout: {epochs.word}.* Best epoch GAAF "
             f"{_mean(g, 'best_epoch')} against dropout {_mean(d, 'best_epoch')}: "

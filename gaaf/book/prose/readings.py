@@ -20,11 +20,11 @@ from gaaf.analysis.claims import (
     claim2,
     claim3,
     paper_quantity,
+    sensitivity_ratios,
     slope_mechanism,
 )
 from gaaf.analysis.fairness import flatness_verdict, noise_slope_verdict
-from gaaf.analysis.formatting import listed
-from gaaf.analysis.matched_loss import claim2_matched
+from gaaf.analysis.matched_loss import claim2_matched, judged_loss
 from gaaf.analysis.measures import slope_factor
 from gaaf.analysis.stats import (
     Groups,
@@ -39,9 +39,10 @@ from gaaf.analysis.stats import (
     welch,
 )
 from gaaf.analysis.verdicts import NOT_IN_PAPER, SUPPORTED, Verdict
+from gaaf.book.formatting import listed
 from gaaf.book.tables import number
 from gaaf.experiments.data import DATASETS
-from gaaf.experiments.labels import display
+from gaaf.experiments.labels import GroupKey, display
 
 __all__ = [
     "FLAT",
@@ -56,6 +57,7 @@ __all__ = [
     "saturation_reading",
     "seed_counts",
     "sensitivity_count",
+    "sensitivity_sentence",
     "slope_epochs",
     "slope_reading",
     "times",
@@ -155,20 +157,26 @@ def sensitivity_count(sensitivity: Groups, value: LayerValue, model: str = "drop
     """Over the one-seed sensitivity settings: ``(higher, total, lowest ratio)``, how
     many (setting, ``model`` variant, layer) comparisons with the same setting's base
     are higher, and the lowest ratio (None where nothing was run)."""
-    shown = {n: rs for n, rs in present(sensitivity).items() if ": " in n}
-    ratios = []
-    for name, records in shown.items():
-        setting, variant = name.split(": ", 1)
-        base = shown.get(f"{setting}: base")
-        if not base or not variant.startswith(model):
-            continue
-        for k in range(len(records[0]["config"]["widths"])):
-            r = ratio_of_means(
-                [value(x, k) for x in records], [value(x, k) for x in base]
-            )
-            if r is not None:
-                ratios.append(r)
+    ratios = [
+        r
+        for found in sensitivity_ratios(sensitivity, value, "")
+        if GroupKey.parse(found.name).variant.startswith(model)
+        for r in found.ratios
+        if r is not None
+    ]
     return sum(r > 1 for r in ratios), len(ratios), min(ratios, default=None)
+
+
+def sensitivity_sentence(sensitivity: Groups, value: LayerValue) -> str:
+    """What the one-seed sensitivity runs say of dropout's effect on ``value``, as a
+    clause (:func:`sensitivity_count`)."""
+    higher, total, lowest = sensitivity_count(sensitivity, value)
+    if not total:
+        return "no sensitivity runs have records"
+    return (
+        f"in the one-seed sensitivity runs dropout raised it in {higher} of {total} "
+        f"layer comparisons (lowest ratio ×{number(lowest)})"
+    )
 
 
 # ------------------------------------------------------------------- saturation
@@ -233,7 +241,7 @@ def _mean_per_epoch(records: Sequence[Record], series, epoch: int, k: int) -> fl
 
 
 def _dh(record: Record) -> list[list[float]]:
-    return Record.of(record).flow("dh")
+    return record.flow("dh")
 
 
 def slope_epochs(groups: Groups, epochs: Sequence[int] = (1, 2, 5, 10)) -> list[int]:
@@ -317,11 +325,7 @@ def gradient_flow_verdict(
             f"Claim 2, dropout multiplies the gradient reaching each layer by about "
             f"{number(paper.GRADIENT_FLOW_FACTOR)}, at equal training loss",
             f"{FLOW_NAMES[q]}, dropout / base at training loss "
-            + (
-                f"{_matched_loss(matched)}"
-                if matched.numbers
-                else "(no loss both networks passed through)"
-            ),
+            + _matched_loss(matched),
         ),
         "",
         brief(
@@ -363,8 +367,8 @@ def gradient_flow_verdict(
 
 
 def _matched_loss(v: Verdict) -> str:
-    what = v.numbers[0].what
-    return what.split("training loss ", 1)[1].split(",", 1)[0]
+    loss = judged_loss(v)
+    return "(no loss both networks passed through)" if loss is None else f"{loss:.3g}"
 
 
 def flat_brief(fair: Groups) -> str:
