@@ -84,17 +84,17 @@ def make_record(
             "seconds": info["wall_seconds"] / epochs_run,
         }
         history = [{"epoch": e, **row} for e in range(1, epochs_run + 1)]
-    outcome = {
-        "history": history,
-        "best_epoch": best_epoch or epochs_run,
-        "epochs_run": epochs_run,
-        "stopped_early": stopped_early,
-        "val_loss": val_loss,
-        "val_acc": val_acc,
-        "test_loss": val_loss,
-        "test_acc": test_acc,
-        "train_seconds": info["wall_seconds"],
-        "probes": probes or {},
-        **fields,
-    }
-    return records.new_record(config, outcome, info)
+    outcome = records.trained_outcome(
+        history=history,
+        best_epoch=best_epoch or epochs_run,
+        stopped_early=stopped_early,
+        val_loss=val_loss,
+        val_acc=val_acc,
+        test_loss=val_loss,
+        test_acc=test_acc,
+        train_seconds=info["wall_seconds"],
+        probes=probes or {},
+    )
+    return records.new_record(
+        config, {**outcome, "epochs_run": epochs_run, **fields}, info
+    )

@@ -108,7 +108,7 @@ class SensitivityRatios(NamedTuple):
 
 
 def sensitivity_ratios(
-    sensitivity: Groups, value: LayerValue, what: str
+    sensitivity: Groups, value: LayerValue, what: str = ""
 ) -> list[SensitivityRatios]:
     """For each sensitivity setting and model (one seed each): mean ``value`` per layer
     against the same setting's base."""

@@ -183,7 +183,7 @@ _WINDOWS = {
 
 @detail.register
 def _(fact: RatiosOverWindow) -> str:
-    window = _WINDOWS.get(str(fact.window), f"over the first {fact.window} epochs")
+    window = _WINDOWS.get(fact.window, f"over the first {fact.window} epochs")
     return (
         f"- {display(fact.other)} / base {window}: {_ratios(fact.ratios)} "
         "(layer 1 first)."

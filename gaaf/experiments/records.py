@@ -9,9 +9,9 @@ type, and ``record.flow("dw")`` replaces the nested lookup
 ``record["probes"]["gradient_flow"]["per_epoch"]["dw"]``.
 
 The schema is written here once: :func:`new_record` assembles a run's record from its
-config, the training's outcome (:func:`gaaf.experiments.train.train`'s result, or
-:func:`diverged_outcome`) and its provenance, and seals it (:func:`seal`);
-:meth:`Record.with_probes` adds probes to a record that lacks them.
+config, the training's outcome (:func:`trained_outcome` or :func:`diverged_outcome`)
+and its provenance, and seals it (:func:`seal`); :meth:`Record.with_probes` adds probes
+to a record that lacks them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "diverged_outcome",
     "new_record",
     "seal",
+    "trained_outcome",
 ]
 
 RECORD_FORMAT = 3
@@ -51,6 +52,35 @@ def digest(record: Mapping[str, Any]) -> str:
 def seal(record: Mapping[str, Any]) -> Record:
     """``record`` with its ``digest`` (over everything else in it) set."""
     return Record({**record, "digest": digest(record)})
+
+
+def trained_outcome(
+    *,
+    history: list[dict[str, float]],
+    best_epoch: int,
+    stopped_early: bool,
+    val_loss: float,
+    val_acc: float,
+    test_loss: float,
+    test_acc: float,
+    train_seconds: float,
+    probes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The outcome of a run that trained to its end: its ``history`` (and so the
+    epochs it ran), the best epoch's validation and test metrics, its training time
+    and the probes of the trained network."""
+    return {
+        "history": history,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "stopped_early": stopped_early,
+        "val_loss": val_loss,
+        "val_acc": val_acc,
+        "test_loss": test_loss,
+        "test_acc": test_acc,
+        "train_seconds": train_seconds,
+        "probes": dict(probes),
+    }
 
 
 def diverged_outcome(epoch: int, history: list[dict[str, float]]) -> dict[str, Any]:

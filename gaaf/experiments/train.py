@@ -40,6 +40,7 @@ from gaaf.experiments.config import ExperimentConfig
 from gaaf.experiments.data import DeviceData, Split
 from gaaf.experiments.io import atomic_write_bytes
 from gaaf.experiments.models import build_model
+from gaaf.experiments.records import trained_outcome
 
 __all__ = [
     "Callback",
@@ -522,16 +523,15 @@ def _result(state: _State, data: DeviceData) -> dict[str, Any]:
     at_best = state.history[state.stopping.epoch - 1]
     test = evaluate(state.model, data.test)
     probes = {c.name: s for c in state.callbacks if (s := c.summary()) is not None}
-    return {
-        "history": state.history,
-        "best_epoch": state.stopping.epoch,
-        "epochs_run": len(state.history),
-        "stopped_early": state.stopped,
-        "val_loss": at_best["val_loss"],
-        "val_acc": at_best["val_acc"],
-        "test_loss": test["loss"],
-        "test_acc": test["acc"],
-        "train_seconds": state.elapsed,
-        "probes": probes,
-        "starts": state.starts,
-    }
+    outcome = trained_outcome(
+        history=state.history,
+        best_epoch=state.stopping.epoch,
+        stopped_early=state.stopped,
+        val_loss=at_best["val_loss"],
+        val_acc=at_best["val_acc"],
+        test_loss=test["loss"],
+        test_acc=test["acc"],
+        train_seconds=state.elapsed,
+        probes=probes,
+    )
+    return {**outcome, "starts": state.starts}

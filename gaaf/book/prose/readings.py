@@ -159,7 +159,7 @@ def sensitivity_count(sensitivity: Groups, value: LayerValue, model: str = "drop
     are higher, and the lowest ratio (None where nothing was run)."""
     ratios = [
         r
-        for found in sensitivity_ratios(sensitivity, value, "")
+        for found in sensitivity_ratios(sensitivity, value)
         if GroupKey.parse(found.name).variant.startswith(model)
         for r in found.ratios
         if r is not None
